@@ -1,0 +1,131 @@
+"""The DQN agent: ε-greedy acting, one TD update, target-network sync, live hyperparameter changes."""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .config import TrainConfig
+from .networks import build_q_network
+from .replay import Batch
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss or gradient became NaN/Inf; the weights are those from before that update."""
+
+
+def epsilon(config: TrainConfig, step: int) -> float:
+    """Exploration rate after `step` env steps: the lecture's exponential decay, or a linear ramp."""
+    start, end, decay = config.eps_start, config.eps_end, config.eps_decay
+    if config.eps_schedule == "linear":
+        return start + (end - start) * min(1.0, step / decay)
+    return end + (start - end) * math.exp(-step / decay)
+
+
+def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    if config.optimizer == "rmsprop":            # the lecture: torch's RMSprop defaults, lr 0.01
+        return torch.optim.RMSprop(params, lr=config.lr)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr)
+    return torch.optim.AdamW(params, lr=config.lr, amsgrad=True)   # the current PyTorch tutorial
+
+
+class DQNAgent:
+    """Online and target Q-networks and their optimizer."""
+
+    def __init__(self, config: TrainConfig, frame_shape: tuple[int, ...], history: int, n_actions: int,
+                 device: torch.device) -> None:
+        self.config = config
+        self.device = device
+        self.n_actions = n_actions
+        self.q_net = build_q_network(config, frame_shape, history, n_actions).to(device)
+        self.target_net = copy.deepcopy(self.q_net)
+        self.target_net.eval()
+        for p in self.target_net.parameters():
+            p.requires_grad_(False)
+        self.optimizer = make_optimizer(config, self.q_net.parameters())
+        self._params = [p for p in self.q_net.parameters()]
+
+    # ---- acting ------------------------------------------------------------------------------------------------
+    def q_values(self, stacked: np.ndarray) -> np.ndarray:
+        """Q-values for one observation (history, *frame_shape), computed in eval mode (BatchNorm's running stats)."""
+        x = torch.from_numpy(stacked).to(self.device)
+        x = x.reshape(1, -1, *stacked.shape[2:]) if stacked.ndim == 4 else x.reshape(1, -1)
+        was_training = self.q_net.training
+        self.q_net.eval()
+        with torch.inference_mode():
+            q = self.q_net(x)[0].float().cpu().numpy()
+        self.q_net.train(was_training)
+        return q
+
+    def act(self, stacked: np.ndarray, eps: float, rng: np.random.Generator,
+            want_q: bool = False) -> tuple[int, np.ndarray | None]:
+        """ε-greedy action; Q-values are computed only when acting greedily or when asked for (for display)."""
+        explore = rng.random() < eps
+        q = self.q_values(stacked) if (want_q or not explore) else None
+        if explore:
+            return int(rng.integers(self.n_actions)), q
+        return int(np.argmax(q)), q
+
+    # ---- learning ----------------------------------------------------------------------------------------------
+    def update(self, batch: Batch) -> tuple[float, float, float]:
+        """One TD step. Returns (loss, mean max-Q of the batch, gradient norm before clipping).
+
+        Raises NonFiniteLossError without touching the weights when the loss or the gradients are not finite.
+        """
+        cfg = self.config
+        self.q_net.train()
+        q_all = self.q_net(batch.obs)
+        q = q_all.gather(1, batch.actions.unsqueeze(1)).squeeze(1)
+        with torch.no_grad():
+            if cfg.double_dqn:
+                next_actions = self.q_net(batch.next_obs).argmax(dim=1, keepdim=True)
+                next_q = self.target_net(batch.next_obs).gather(1, next_actions).squeeze(1)
+            else:
+                next_q = self.target_net(batch.next_obs).max(dim=1).values
+            target = batch.returns + batch.discounts * next_q
+        if cfg.loss == "huber":
+            loss = F.huber_loss(q, target, delta=cfg.huber_delta)
+        else:
+            loss = F.mse_loss(q, target)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grads = [p.grad for p in self._params if p.grad is not None]
+        if cfg.grad_clip_mode == "norm":
+            grad_norm = torch.nn.utils.clip_grad_norm_(self._params, cfg.grad_clip)
+        else:
+            grad_norm = torch.nn.utils.get_total_norm(grads)
+            if cfg.grad_clip_mode == "value":
+                torch._foreach_clamp_min_(grads, -cfg.grad_clip)
+                torch._foreach_clamp_max_(grads, cfg.grad_clip)
+        stats = torch.stack([loss.detach(), q_all.detach().max(dim=1).values.mean(), grad_norm.detach()]).tolist()
+        if not all(math.isfinite(v) for v in stats):
+            self.optimizer.zero_grad(set_to_none=True)
+            raise NonFiniteLossError(f"loss {stats[0]:g}, gradient norm {stats[2]:g}")
+        self.optimizer.step()
+        return stats[0], stats[1], stats[2]
+
+    @torch.no_grad()
+    def sync_target(self, tau: float) -> None:
+        """Hard copy (τ = 1) or Polyak averaging θ' ← θ' + τ(θ − θ'); buffers (BatchNorm statistics) are copied."""
+        if tau >= 1.0:
+            self.target_net.load_state_dict(self.q_net.state_dict())
+            return
+        target_params = list(self.target_net.parameters())
+        torch._foreach_lerp_(target_params, list(self.q_net.parameters()), tau)
+        for tb, b in zip(self.target_net.buffers(), self.q_net.buffers()):
+            tb.copy_(b)
+
+    # ---- live changes ------------------------------------------------------------------------------------------
+    def apply_config(self, config: TrainConfig) -> None:
+        """Take a new config whose differences are all live fields."""
+        self.config = config
+        for group in self.optimizer.param_groups:
+            group["lr"] = config.lr
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])

@@ -1,0 +1,364 @@
+"""The training configuration and the parameter spec that the CLI, presets and sliders are built from.
+
+`TrainConfig` is frozen and validates itself on construction, so every config that exists is a valid one.
+Each field carries a `ParamSpec` in its metadata: type, range or choices, step, scale, unit, help text,
+group, and whether it may change while training runs ("live").
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+GROUPS = ("Environment", "Observation", "Network", "Optimisation", "Exploration", "Replay",
+          "Target network", "Evaluation")
+
+
+class ConfigError(ValueError):
+    """A config value is wrong; the message names the field, the value and what is allowed."""
+
+    def __init__(self, name: str, value: Any, allowed: str) -> None:
+        self.field = name
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{name} = {value!r} is invalid: {allowed}")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """How one config field may be set, shown and changed."""
+
+    name: str
+    kind: str                     # "int", "float", "bool", "choice", "str", "ints"
+    default: Any
+    group: str
+    label: str
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    step: float | None = None
+    log: bool = False
+    unit: str = ""
+    live: bool = False
+    optional: bool = False        # None is allowed and means "automatic"
+    suggestions: tuple[str, ...] = ()
+
+    def allowed(self) -> str:
+        """Human-readable description of the allowed values, used in every error message."""
+        if self.kind == "choice":
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+        elif self.kind == "bool":
+            text = "true or false"
+        elif self.kind == "str":
+            text = "a non-empty string"
+        elif self.kind == "ints":
+            text = f"a list of 1 to 8 integers in [{_fmt(self.minimum)}, {_fmt(self.maximum)}]"
+        else:
+            text = f"{'an integer' if self.kind == 'int' else 'a number'} in [{_fmt(self.minimum)}, {_fmt(self.maximum)}]"
+        return text + (" (or empty for automatic)" if self.optional else "")
+
+    def coerce(self, value: Any) -> Any:
+        """Convert a value read from TOML/JSON/the command line to this field's type, or raise ConfigError."""
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "auto") and self.optional):
+            if self.optional:
+                return None
+            raise ConfigError(self.name, value, self.allowed())
+        try:
+            if self.kind == "bool":
+                if isinstance(value, bool):
+                    return value
+                if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+                    return value.strip().lower() in ("true", "1", "yes", "on")
+                raise ValueError
+            if self.kind == "int":
+                if isinstance(value, bool):
+                    raise ValueError
+                if isinstance(value, float) and value.is_integer():
+                    return int(value)
+                if isinstance(value, str):
+                    text = value.strip().replace("_", "")
+                    number = float(text)
+                    if not number.is_integer():
+                        raise ValueError
+                    return int(number)
+                if isinstance(value, int):
+                    return value
+                raise ValueError
+            if self.kind == "float":
+                if isinstance(value, bool):
+                    raise ValueError
+                return float(value)
+            if self.kind == "ints":
+                if isinstance(value, str):
+                    parts = [p for p in value.replace(" ", ",").split(",") if p]
+                    return tuple(int(p) for p in parts)
+                if isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+                    return tuple(value)
+                raise ValueError
+            if isinstance(value, str):
+                return value.strip()
+            raise ValueError
+        except (ValueError, TypeError):
+            raise ConfigError(self.name, value, self.allowed()) from None
+
+    def check(self, value: Any) -> None:
+        """Raise ConfigError unless `value` (already of the right type) is allowed."""
+        if value is None:
+            if not self.optional:
+                raise ConfigError(self.name, value, self.allowed())
+            return
+        bad = False
+        if self.kind == "bool":
+            bad = not isinstance(value, bool)
+        elif self.kind == "choice":
+            bad = value not in self.choices
+        elif self.kind == "str":
+            bad = not isinstance(value, str) or not value
+        elif self.kind == "ints":
+            bad = (not isinstance(value, tuple) or not 1 <= len(value) <= 8
+                   or any(not isinstance(v, int) or isinstance(v, bool) or not self.minimum <= v <= self.maximum
+                          for v in value))
+        else:
+            typ = int if self.kind == "int" else (int, float)
+            bad = (isinstance(value, bool) or not isinstance(value, typ) or not math.isfinite(value)
+                   or not self.minimum <= value <= self.maximum)
+        if bad:
+            raise ConfigError(self.name, value, self.allowed())
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "?"
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
+def _p(default: Any, group: str, label: str, help: str, kind: str | None = None, **kw: Any) -> Any:
+    """A dataclass field carrying its ParamSpec (the name is filled in when the specs are collected)."""
+    if kind is None:
+        kind = {bool: "bool", int: "int", float: "float", str: "str", tuple: "ints"}[type(default)]
+    if "choices" in kw:
+        kind = "choice"
+    meta = dict(kind=kind, default=default, group=group, label=label, help=help, **kw)
+    return field(default=default, metadata={"spec": meta})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every hyperparameter of a DQN run. Defaults reproduce the lecture's pixel DQN."""
+
+    # Environment
+    env_id: str = _p("CartPole-v1", "Environment", "Environment", "Gymnasium environment id (discrete actions only).",
+                     suggestions=("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3"))
+    obs: str = _p("pixels", "Environment", "Observation", "What the network sees: rendered screen pixels or the state vector.",
+                  choices=("pixels", "state"))
+    seed: int = _p(0, "Environment", "Seed", "Seed for the environment, network initialisation, exploration and replay sampling.",
+                   minimum=0, maximum=2**31 - 1, step=1)
+    device: str = _p("auto", "Environment", "Device", "Where tensors live: auto picks CUDA when available, else the CPU.",
+                     choices=("auto", "cpu", "cuda"))
+    torch_threads: int = _p(0, "Environment", "CPU threads", "Torch intra-op threads; 0 picks automatically.",
+                            minimum=0, maximum=64, step=1, live=True)
+    max_episode_steps: int = _p(0, "Environment", "Episode step limit",
+                                "Truncate episodes after this many steps; 0 keeps the environment's own limit.",
+                                minimum=0, maximum=1_000_000, step=1, unit="steps")
+    # Observation (pixels only)
+    pixel_renderer: str = _p("gym", "Observation", "Renderer",
+                             "gym: render the full screen and shrink it (the lecture); direct: draw the small frame "
+                             "directly (CartPole only, much faster).", choices=("gym", "direct"))
+    pixel_view: str = _p("cart-centred", "Observation", "View",
+                         "cart-centred: the lecture's window, 60% of the width following the cart; full-width: the whole "
+                         "track, so the cart's absolute position is visible.", choices=("cart-centred", "full-width"))
+    frame_height: int = _p(40, "Observation", "Frame height", "Height of the network's input frame.",
+                           minimum=8, maximum=256, step=1, unit="px")
+    frame_width: int = _p(0, "Observation", "Frame width",
+                          "Width of the network's input frame; 0 keeps the crop's aspect ratio.",
+                          minimum=0, maximum=512, step=1, unit="px")
+    grayscale: bool = _p(False, "Observation", "Grayscale", "One luminance channel instead of RGB.")
+    frame_op: str = _p("difference", "Observation", "Frame combination",
+                       "difference: current minus previous screen (the lecture); stack: the last k frames as channels.",
+                       choices=("difference", "stack"))
+    frame_stack: int = _p(4, "Observation", "Frames stacked", "How many recent frames the network sees with frame_op=stack.",
+                          minimum=1, maximum=8, step=1, unit="frames")
+    # Network
+    network: str = _p("auto", "Network", "Architecture",
+                      "auto: lecture-cnn for pixels, mlp for state. lecture-cnn: 3 conv k5 s2 + BatchNorm; nature-cnn: "
+                      "Mnih et al. 2015; fast-cnn: stride-4 first conv, cheap; mlp: fully connected.",
+                      choices=("auto", "lecture-cnn", "nature-cnn", "fast-cnn", "mlp"))
+    hidden_sizes: tuple = _p((128, 128), "Network", "Hidden layers",
+                             "Sizes of the fully connected hidden layers (mlp; the head of fast-cnn uses the first).",
+                             minimum=1, maximum=4096)
+    dueling: bool = _p(False, "Network", "Dueling head", "Separate state-value and advantage streams (Wang et al. 2016).")
+    # Optimisation
+    optimizer: str = _p("rmsprop", "Optimisation", "Optimizer", "Gradient method.", choices=("rmsprop", "adam", "adamw"))
+    lr: float = _p(0.01, "Optimisation", "Learning rate", "Step size of the optimizer.",
+                   minimum=1e-6, maximum=1.0, log=True, live=True)
+    gamma: float = _p(0.999, "Optimisation", "Discount γ", "Weight of future rewards in the TD target.",
+                      minimum=0.0, maximum=0.9999, step=0.001, live=True)
+    batch_size: int = _p(128, "Optimisation", "Batch size", "Transitions per gradient step.",
+                         minimum=1, maximum=4096, step=1, log=True, live=True)
+    loss: str = _p("huber", "Optimisation", "Loss", "TD error loss: Huber (smooth L1) or squared error.",
+                   choices=("huber", "mse"), live=True)
+    huber_delta: float = _p(1.0, "Optimisation", "Huber δ", "Where the Huber loss turns from quadratic to linear.",
+                            minimum=0.01, maximum=100.0, log=True, live=True)
+    grad_clip_mode: str = _p("value", "Optimisation", "Gradient clipping",
+                             "value: clamp each gradient to ±clip (the lecture); norm: rescale the total norm; none.",
+                             choices=("value", "norm", "none"), live=True)
+    grad_clip: float = _p(1.0, "Optimisation", "Clip", "Clamp bound (value) or maximum total norm (norm).",
+                          minimum=0.001, maximum=1000.0, log=True, live=True)
+    train_freq: int = _p(1, "Optimisation", "Train every", "Environment steps between optimisation rounds.",
+                         minimum=1, maximum=10_000, step=1, log=True, unit="steps", live=True)
+    gradient_steps: int = _p(1, "Optimisation", "Gradient steps", "Gradient steps per optimisation round.",
+                             minimum=1, maximum=1000, step=1, log=True, live=True)
+    double_dqn: bool = _p(False, "Optimisation", "Double DQN",
+                          "Choose the next action with the online network, value it with the target network.", live=True)
+    n_step: int = _p(1, "Optimisation", "n-step return", "Rewards summed before bootstrapping.",
+                     minimum=1, maximum=20, step=1, unit="steps", live=True)
+    # Exploration
+    eps_schedule: str = _p("exponential", "Exploration", "ε schedule",
+                           "exponential: ε_end + (ε_start-ε_end)·exp(-step/decay) (the lecture); linear: reach ε_end "
+                           "after `decay` steps.", choices=("exponential", "linear"), live=True)
+    eps_start: float = _p(0.9, "Exploration", "ε start", "Exploration rate at step 0.",
+                          minimum=0.0, maximum=1.0, step=0.01, live=True)
+    eps_end: float = _p(0.05, "Exploration", "ε end", "Final exploration rate.",
+                        minimum=0.0, maximum=1.0, step=0.01, live=True)
+    eps_decay: float = _p(200.0, "Exploration", "ε decay", "Time constant (exponential) or duration (linear) of the decay.",
+                          minimum=1.0, maximum=1e8, log=True, unit="steps", live=True)
+    # Replay
+    replay_capacity: int = _p(10_000, "Replay", "Replay capacity", "Transitions kept in the replay memory.",
+                              minimum=1, maximum=100_000_000, log=True, step=1, unit="transitions")
+    learning_starts: int = _p(0, "Replay", "Learning starts",
+                              "Transitions collected before the first update (never fewer than a batch).",
+                              minimum=0, maximum=10_000_000, step=1, unit="steps", live=True)
+    # Target network
+    target_update: int = _p(10, "Target network", "Sync every", "Period of target-network updates.",
+                            minimum=1, maximum=10_000_000, step=1, log=True, live=True)
+    target_update_unit: str = _p("episodes", "Target network", "Sync unit", "Unit of the sync period.",
+                                 choices=("steps", "episodes"), live=True)
+    tau: float = _p(1.0, "Target network", "τ (soft update)",
+                    "Blend factor at each sync: 1 copies the weights (hard update), smaller values are Polyak averaging.",
+                    minimum=1e-4, maximum=1.0, log=True, live=True)
+    # Evaluation
+    eval_every: int = _p(25, "Evaluation", "Evaluate every", "Period of greedy evaluations; 0 turns them off.",
+                         minimum=0, maximum=10_000_000, step=1, live=True)
+    eval_unit: str = _p("episodes", "Evaluation", "Evaluation unit", "Unit of the evaluation period.",
+                        choices=("steps", "episodes"), live=True)
+    eval_episodes: int = _p(10, "Evaluation", "Evaluation episodes", "Greedy episodes per evaluation.",
+                            minimum=1, maximum=1000, step=1, live=True)
+    solved_threshold: float | None = _p(None, "Evaluation", "Solved at",
+                                        "Mean greedy return that counts as solved; empty uses the environment's own "
+                                        "threshold (CartPole-v1: 475).", kind="float", minimum=-1e9, maximum=1e9,
+                                        optional=True, live=True)
+    stop_when_solved: bool = _p(False, "Evaluation", "Stop when solved", "End training at the first passing evaluation.",
+                                live=True)
+
+    def __post_init__(self) -> None:
+        for name, spec in PARAM_SPECS.items():
+            spec.check(getattr(self, name))
+        if self.obs == "state" and self.network in ("lecture-cnn", "nature-cnn", "fast-cnn"):
+            raise ConfigError("network", self.network, "convolutional networks need obs = 'pixels'; use 'mlp' or 'auto'")
+
+    # ---- conversions -------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON/TOML-ready values (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], base: TrainConfig | None = None) -> TrainConfig:
+        """Build a config from loosely typed values; unknown keys and bad values raise ConfigError."""
+        updates = parse_values(values)
+        return dataclasses.replace(base or cls(), **updates)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **parse_values(changes))
+
+    def diff(self, other: TrainConfig) -> dict[str, tuple[Any, Any]]:
+        """Fields whose values differ: name -> (self's, other's)."""
+        return {k: (getattr(self, k), getattr(other, k)) for k in PARAM_SPECS if getattr(self, k) != getattr(other, k)}
+
+
+def parse_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Coerce a mapping of field name -> raw value; raise ConfigError on unknown names or bad types."""
+    out = {}
+    for name, raw in values.items():
+        spec = PARAM_SPECS.get(name)
+        if spec is None:
+            raise ConfigError(name, raw, "unknown setting; known settings: " + ", ".join(PARAM_SPECS))
+        out[name] = spec.coerce(raw)
+    return out
+
+
+def _collect_specs() -> dict[str, ParamSpec]:
+    specs = {}
+    for f in dataclasses.fields(TrainConfig):
+        specs[f.name] = ParamSpec(name=f.name, **f.metadata["spec"])
+    return specs
+
+
+PARAM_SPECS: dict[str, ParamSpec] = {}
+PARAM_SPECS.update(_collect_specs())
+LIVE_FIELDS = frozenset(name for name, spec in PARAM_SPECS.items() if spec.live)
+
+
+# ---- files -----------------------------------------------------------------------------------------------------
+def load_config_file(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
+    """Read a TOML or JSON config (flat, or with a [config] table); errors name the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("file", str(path), f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError("file", str(path), f"is not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError("file", str(path), "must hold a table of settings")
+    values = data.get("config", data)
+    values = {k: v for k, v in values.items() if k not in ("name", "description")}
+    try:
+        return TrainConfig.from_dict(values, base)
+    except ConfigError as exc:
+        raise ConfigError(exc.field, exc.value, f"{exc.allowed} (in {path})") from None
+
+
+def dumps_toml(values: Mapping[str, Any], header: Mapping[str, str] | None = None) -> str:
+    """Write a flat TOML document of scalars and integer lists (all a config holds)."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in (header or {}).items()]
+    if header:
+        lines.append("")
+        lines.append("[config]")
+    for key, value in values.items():
+        if value is None:
+            lines.append(f"# {key} = (automatic)")
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def save_config_file(config: TrainConfig, path: str | Path, name: str = "", description: str = "") -> None:
+    """Write a config as TOML (or JSON by suffix), atomically."""
+    from .fileio import atomic_write_bytes
+
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        text = json.dumps({"name": name, "description": description, "config": config.to_dict()}, indent=2)
+    else:
+        header = {"name": name or path.stem, "description": description}
+        text = dumps_toml(config.to_dict(), header)
+    atomic_write_bytes(path, text.encode("utf-8"))

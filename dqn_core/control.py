@@ -1,0 +1,115 @@
+"""Thread-safe requests to a running trainer: pause, resume, single steps, stop, live config patches, saves.
+
+The trainer runs in a thread without an event loop, so requests travel through a lock, a condition variable and a
+queue; the trainer looks at them between environment steps.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+EPISODE = -1   # step budget meaning "until the current episode ends"
+
+
+@dataclass(frozen=True)
+class SaveRequest:
+    path: str
+    include_replay: bool
+
+
+class Control:
+    """Requests from another thread (the window) to a trainer's `run` loop."""
+
+    def __init__(self, display_every: int = 0, display_fps: float = 30.0) -> None:
+        self._cond = threading.Condition()
+        self._paused = False
+        self._stop = False
+        self._step_budget = 0
+        self._requests: queue.SimpleQueue[dict[str, Any] | SaveRequest] = queue.SimpleQueue()
+        self.display_every = display_every      # 0: no frames (fast mode); N: every Nth step, at most display_fps
+        self.display_fps = display_fps
+
+    # ---- called from any thread ------------------------------------------------------------------------------
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+            self._step_budget = 0
+            self._cond.notify_all()
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._step_budget = 0
+            self._cond.notify_all()
+
+    def step(self, count: int = 1) -> None:
+        """While paused: take `count` steps (or EPISODE: finish the current episode), then stay paused."""
+        with self._cond:
+            self._paused = True
+            self._step_budget = count
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+
+    def patch(self, changes: dict[str, Any]) -> None:
+        """Queue live config changes; the trainer answers with ConfigApplied."""
+        self._requests.put(dict(changes))
+        self._notify()
+
+    def save(self, path: str, include_replay: bool = False) -> None:
+        """Queue a save at the next step boundary; the trainer answers with Saved."""
+        self._requests.put(SaveRequest(str(path), include_replay))
+        self._notify()
+
+    def set_display(self, every: int, fps: float | None = None) -> None:
+        self.display_every = max(0, int(every))
+        if fps is not None:
+            self.display_fps = float(fps)
+
+    def _notify(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    # ---- called by the trainer -------------------------------------------------------------------------------
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pending(self) -> list[dict[str, Any] | SaveRequest]:
+        out = []
+        while True:
+            try:
+                out.append(self._requests.get_nowait())
+            except queue.Empty:
+                return out
+
+    def may_step(self, timeout: float) -> bool:
+        """True if the trainer may take a step now; otherwise wait up to `timeout` for a change and return False."""
+        with self._cond:
+            if self._stop:
+                return False
+            if not self._paused:
+                return True
+            if self._step_budget != 0:
+                return True
+            if self._requests.empty():
+                self._cond.wait(timeout)
+            return False
+
+    def took_step(self, episode_ended: bool) -> None:
+        with self._cond:
+            if not self._paused:
+                return
+            if self._step_budget > 0:
+                self._step_budget -= 1
+            elif self._step_budget == EPISODE and episode_ended:
+                self._step_budget = 0

@@ -1,0 +1,40 @@
+"""Choosing and describing the compute device, and the CPU thread count."""
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .config import ConfigError
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA when available, else the CPU; asking for CUDA without one is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device", name, "CUDA is not available on this machine; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return f"cpu ({torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''})"
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def set_threads(requested: int, automatic: int | None = None) -> int:
+    """Apply the torch intra-op thread count: `requested`, or `automatic` (default: every core) when it is 0."""
+    count = requested or automatic or cpu_count()
+    count = max(1, min(count, 64))
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
+    return count

@@ -1,0 +1,220 @@
+"""Environments and their observation pipelines: what the agent sees, frame by frame.
+
+`ObservedEnv` wraps a gymnasium env and yields single *frames* (what the replay memory stores once each) and keeps the
+short history of frames the network sees (a stack, or the pair whose difference the lecture used).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from .config import TrainConfig
+from .observations import CartPoleRenderer, CropWindow, cart_window, shrink
+
+# pygame (gymnasium's renderer) needs no window or sound device for rgb_array rendering.
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import gymnasium as gym  # noqa: E402  (after the SDL settings)
+
+
+class EnvError(ValueError):
+    """The environment cannot be used for DQN; the message says why."""
+
+
+def history_length(config: TrainConfig) -> int:
+    """Frames the network sees at once: 2 for a difference, k for a stack, 1 for state vectors."""
+    if config.obs == "state":
+        return 1
+    return 2 if config.frame_op == "difference" else config.frame_stack
+
+
+def _make_gym(config: TrainConfig, render: bool) -> gym.Env:
+    kwargs: dict[str, Any] = {}
+    if render or config.obs == "pixels":
+        kwargs["render_mode"] = "rgb_array"
+    if config.max_episode_steps:
+        kwargs["max_episode_steps"] = config.max_episode_steps
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            env = gym.make(config.env_id, **kwargs)
+    except gym.error.DependencyNotInstalled as exc:
+        raise EnvError(f"env_id = {config.env_id!r} needs a package that is not installed: {exc}") from None
+    except gym.error.Error as exc:
+        raise EnvError(f"env_id = {config.env_id!r} is not a known gymnasium environment ({exc})") from None
+    except Exception as exc:  # a third-party env's constructor may raise anything
+        raise EnvError(f"env_id = {config.env_id!r} could not be created: {type(exc).__name__}: {exc}") from None
+    if not isinstance(env.action_space, gym.spaces.Discrete):
+        env.close()
+        raise EnvError(f"env_id = {config.env_id!r} has actions {env.action_space}; DQN needs a discrete action space")
+    if config.obs == "state" and not (isinstance(env.observation_space, gym.spaces.Box)
+                                      and len(env.observation_space.shape) == 1):
+        env.close()
+        raise EnvError(f"env_id = {config.env_id!r} has observations {env.observation_space}; obs = 'state' needs a "
+                       "flat vector (use obs = 'pixels')")
+    return env
+
+
+def is_cartpole(env: gym.Env) -> bool:
+    return type(env.unwrapped).__name__ == "CartPoleEnv"
+
+
+class ObservedEnv:
+    """A gymnasium env plus the observation pipeline chosen by the config.
+
+    :param seed: seeds the first reset; later resets continue the env's own random stream.
+    :param render: also allow full-size rendering for display (always possible for pixel observations).
+    """
+
+    def __init__(self, config: TrainConfig, seed: int, render: bool = True) -> None:
+        self.config = config
+        self.env = _make_gym(config, render)
+        self.seed = seed
+        self.n_actions = int(self.env.action_space.n)
+        self.history = history_length(config)
+        self._frames: deque[np.ndarray] = deque(maxlen=self.history)
+        self._screen: np.ndarray | None = None        # full-size frame rendered this step, reused for display
+        self._seeded = False
+        self.renderer: CartPoleRenderer | None = None
+        unwrapped = self.env.unwrapped
+        if config.obs == "pixels":
+            if config.pixel_renderer == "direct":
+                if not is_cartpole(self.env):
+                    self.env.close()
+                    raise EnvError(f"pixel_renderer = 'direct' draws CartPole only, not env_id = {config.env_id!r}; "
+                                   "use pixel_renderer = 'gym'")
+                self.renderer = CartPoleRenderer(unwrapped.x_threshold, unwrapped.length, config.pixel_view,
+                                                 config.frame_height, config.frame_width, config.grayscale)
+        obs, _ = self.env.reset(seed=seed)
+        self.frame_shape = self._observe(obs).shape
+        self.frame_dtype = np.uint8 if config.obs == "pixels" else np.float32
+
+    # ---- frames ----------------------------------------------------------------------------------------------
+    def _observe(self, obs: np.ndarray) -> np.ndarray:
+        """One frame for the replay memory: the state vector, or the processed screen."""
+        self._screen = None
+        cfg = self.config
+        if cfg.obs == "state":
+            return np.asarray(obs, dtype=np.float32)
+        unwrapped = self.env.unwrapped
+        if self.renderer is not None:
+            return self.renderer.render(unwrapped.state)
+        screen = self.env.render()
+        self._screen = screen
+        if is_cartpole(self.env):
+            window = cart_window(float(unwrapped.state[0]), unwrapped.x_threshold, cfg.pixel_view,
+                                 screen.shape[1], screen.shape[0])
+        else:
+            window = CropWindow(0, screen.shape[0], 0, screen.shape[1])
+        return shrink(screen, window, cfg.frame_height, cfg.frame_width, cfg.grayscale)
+
+    def reset(self) -> np.ndarray:
+        """Start an episode; return its first frame. The history is filled with copies of it (a zero difference)."""
+        obs, _ = self.env.reset(seed=None if self._seeded else self.seed)
+        self._seeded = True
+        frame = self._observe(obs)
+        self._frames.clear()
+        for _ in range(self.history):
+            self._frames.append(frame)
+        return frame
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool]:
+        """Act; return (next frame, reward, terminated, truncated)."""
+        obs, reward, terminated, truncated, _ = self.env.step(int(action))
+        frame = self._observe(obs)
+        self._frames.append(frame)
+        return frame, float(reward), bool(terminated), bool(truncated)
+
+    def stacked(self) -> np.ndarray:
+        """The network's current input, oldest frame first: (history, *frame_shape)."""
+        return np.stack(self._frames)
+
+    def screen(self) -> np.ndarray | None:
+        """The full-size rendered frame (H, W, 3) uint8 for display, or None if the env cannot render."""
+        if self._screen is not None:
+            return self._screen
+        try:
+            self._screen = self.env.render()
+        except Exception:
+            return None
+        return self._screen
+
+    def reward_threshold(self) -> float | None:
+        spec = self.env.spec
+        return None if spec is None else spec.reward_threshold
+
+    def close(self) -> None:
+        self.env.close()
+
+    # ---- exact resume ----------------------------------------------------------------------------------------
+    def snapshot(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The env's full state where it can be captured (classic-control physics envs), else only its RNG.
+
+        Returns JSON-able values and arrays. `restorable` says whether the running episode can continue on load.
+        """
+        unwrapped = self.env.unwrapped
+        meta: dict[str, Any] = {"seeded": self._seeded, "restorable": False}
+        arrays: dict[str, np.ndarray] = {"frames": self.stacked()} if self._frames else {}
+        rng = getattr(unwrapped, "_np_random", None)
+        if rng is not None:
+            meta["np_random"] = rng.bit_generator.state
+        state = getattr(unwrapped, "state", None)
+        if state is not None and np.asarray(state).dtype.kind == "f":
+            arrays["state"] = np.array(state, dtype=np.float64)
+            meta["state_type"] = type(state).__name__
+            meta["restorable"] = True
+            meta["steps_beyond_terminated"] = getattr(unwrapped, "steps_beyond_terminated", None)
+            meta["elapsed_steps"] = self._time_limit_steps()
+        return meta, arrays
+
+    def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> bool:
+        """Put back a snapshot; return False when the episode could not be restored (a new one must start)."""
+        unwrapped = self.env.unwrapped
+        self._seeded = bool(meta.get("seeded", True))
+        if "np_random" in meta and getattr(unwrapped, "_np_random", None) is not None:
+            unwrapped._np_random.bit_generator.state = meta["np_random"]
+        if not meta.get("restorable") or "state" not in arrays:
+            return False
+        state = arrays["state"]
+        unwrapped.state = tuple(state.tolist()) if meta.get("state_type") == "tuple" else np.array(state)
+        if hasattr(unwrapped, "steps_beyond_terminated"):
+            unwrapped.steps_beyond_terminated = meta.get("steps_beyond_terminated")
+        self._set_time_limit_steps(meta.get("elapsed_steps"))
+        frames = arrays.get("frames", ())
+        self._frames.clear()
+        for frame in frames:
+            self._frames.append(np.array(frame))
+        self._screen = None
+        return True
+
+    def _time_limit_steps(self) -> int | None:
+        env = self.env
+        while isinstance(env, gym.Wrapper):
+            if isinstance(env, gym.wrappers.TimeLimit):
+                return int(env._elapsed_steps or 0)
+            env = env.env
+        return None
+
+    def _set_time_limit_steps(self, steps: int | None) -> None:
+        env = self.env
+        while isinstance(env, gym.Wrapper):
+            if isinstance(env, gym.wrappers.TimeLimit):
+                env._elapsed_steps = steps
+            if isinstance(env, gym.wrappers.OrderEnforcing):
+                env._has_reset = True
+            env = env.env
+
+
+def check_env(config: TrainConfig) -> tuple[int, tuple[int, ...]]:
+    """Create the env once to validate the config against it; return (actions, frame shape)."""
+    env = ObservedEnv(config, config.seed)
+    try:
+        return env.n_actions, tuple(env.frame_shape)
+    finally:
+        env.close()

@@ -1,0 +1,108 @@
+"""What the trainer reports: small frozen records of Python scalars and copied numpy arrays, never tensors."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Started:
+    device: str                  # "cpu" or "cuda:0 (NVIDIA H100 …)"
+    config: TrainConfig
+    step: int
+    episode: int
+    mode: str                    # "train" or "watch"
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """Statistics since the previous StepStats: one row per `stats_interval` env steps."""
+
+    steps: np.ndarray            # env step at the end of each row
+    loss: np.ndarray             # mean TD loss of the updates in the row (NaN where none)
+    q_mean: np.ndarray           # mean max-Q over the sampled batches
+    epsilon: np.ndarray
+    grad_norm: np.ndarray
+    step: int                    # totals now
+    episode: int
+    updates: int
+    replay_size: int
+    replay_capacity: int
+    steps_per_second: float
+    elapsed_seconds: float
+
+
+@dataclass(frozen=True)
+class EpisodeEnd:
+    episode: int                 # 1-based count of finished episodes
+    step: int
+    duration: int
+    total_return: float
+    mean100_duration: float
+    mean100_return: float
+    greedy: bool = False         # True in "watch" mode
+
+
+@dataclass(frozen=True)
+class Frame:
+    step: int
+    episode: int
+    episode_step: int
+    episode_return: float
+    epsilon: float
+    screen: np.ndarray | None    # (H, W, 3) uint8 full-size render, when the env can render
+    net_input: np.ndarray        # (history, *frame_shape): what the network sees, oldest first
+    q_values: np.ndarray | None
+    action: int
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    step: int
+    episode: int
+    mean_return: float
+    std_return: float
+    returns: tuple[float, ...]
+    threshold: float | None
+    solved: bool
+
+
+@dataclass(frozen=True)
+class ConfigApplied:
+    config: TrainConfig
+    changes: dict[str, tuple[Any, Any]]           # name -> (old, new), applied
+    rejected: dict[str, str] = field(default_factory=dict)   # name -> reason
+    step: int = 0
+    episode: int = 0
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    state: str                   # "running", "paused"
+    step: int
+    episode: int
+
+
+@dataclass(frozen=True)
+class Finished:
+    reason: str                  # "budget", "stopped", "solved"
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+    step: int
+
+
+@dataclass(frozen=True)
+class Saved:
+    """Answer to a save requested while training: `ok` False leaves the previous file intact."""
+
+    path: str
+    ok: bool
+    message: str

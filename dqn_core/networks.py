@@ -1,0 +1,125 @@
+"""Q-networks: the lecture's conv net, the Nature DQN net, a cheap stride-4 conv net, an MLP; optional dueling head.
+
+Every network takes the replay memory's raw layout — uint8 frames (B, history·C, H, W) or float vectors (B, D) —
+and does its own scaling (and the lecture's frame difference) on the device, so nothing is converted on the host.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import ConfigError, TrainConfig
+
+
+def conv_out(size: int, kernel: int, stride: int) -> int:
+    return (size - (kernel - 1) - 1) // stride + 1
+
+
+class PixelInput(nn.Module):
+    """uint8 frames → floats in [0, 1]; with `difference`, the newest frame minus the one before (the lecture's state)."""
+
+    def __init__(self, channels: int, difference: bool) -> None:
+        super().__init__()
+        self.channels = channels
+        self.difference = difference
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float() / 255.0
+        if self.difference:
+            c = self.channels
+            x = x[:, c:2 * c] - x[:, :c]
+        return x
+
+
+class QHead(nn.Module):
+    """Linear Q-values, or a dueling head: Q = V + A − mean(A)."""
+
+    def __init__(self, features: int, n_actions: int, dueling: bool) -> None:
+        super().__init__()
+        self.dueling = dueling
+        self.advantage = nn.Linear(features, n_actions)
+        self.value = nn.Linear(features, 1) if dueling else None
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        adv = self.advantage(h)
+        if self.value is None:
+            return adv
+        return self.value(h) + adv - adv.mean(dim=1, keepdim=True)
+
+
+class QNetwork(nn.Module):
+    """input adapter → feature body → Q head."""
+
+    def __init__(self, adapter: nn.Module, body: nn.Module, features: int, n_actions: int, dueling: bool) -> None:
+        super().__init__()
+        self.adapter = adapter
+        self.body = body
+        self.head = QHead(features, n_actions, dueling)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(self.adapter(x)))
+
+
+def _lecture_body(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
+    layers: list[nn.Module] = []
+    for c_in, c_out in ((c, 16), (16, 32), (32, 32)):
+        layers += [nn.Conv2d(c_in, c_out, kernel_size=5, stride=2), nn.BatchNorm2d(c_out), nn.ReLU()]
+        h, w = conv_out(h, 5, 2), conv_out(w, 5, 2)
+    return nn.Sequential(*layers, nn.Flatten()), h, w, 32
+
+
+def _nature_body(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
+    body = nn.Sequential(nn.Conv2d(c, 32, 8, 4), nn.ReLU(), nn.Conv2d(32, 64, 4, 2), nn.ReLU(),
+                         nn.Conv2d(64, 64, 3, 1), nn.ReLU(), nn.Flatten())
+    for k, s in ((8, 4), (4, 2), (3, 1)):
+        h, w = conv_out(h, k, s), conv_out(w, k, s)
+    return body, h, w, 64
+
+
+def _fast_body(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
+    body = nn.Sequential(nn.Conv2d(c, 32, 8, 4), nn.ReLU(), nn.Conv2d(32, 32, 4, 2), nn.ReLU(), nn.Flatten())
+    for k, s in ((8, 4), (4, 2)):
+        h, w = conv_out(h, k, s), conv_out(w, k, s)
+    return body, h, w, 32
+
+
+def resolved_network(config: TrainConfig) -> str:
+    if config.network == "auto":
+        return "lecture-cnn" if config.obs == "pixels" else "mlp"
+    return config.network
+
+
+def build_q_network(config: TrainConfig, frame_shape: tuple[int, ...], history: int, n_actions: int) -> QNetwork:
+    """Build the network the config names for frames of `frame_shape` seen `history` at a time."""
+    kind = resolved_network(config)
+    if config.obs == "state":
+        adapter: nn.Module = nn.Flatten()
+        in_features = history * frame_shape[0]
+    else:
+        channels = frame_shape[0]
+        difference = config.frame_op == "difference"
+        adapter = PixelInput(channels, difference)
+        in_channels = channels if difference else channels * history
+        in_features = in_channels * frame_shape[1] * frame_shape[2]
+    if kind == "mlp":
+        if config.obs == "pixels":
+            adapter = nn.Sequential(adapter, nn.Flatten())
+        layers: list[nn.Module] = []
+        size = in_features
+        for hidden in config.hidden_sizes:
+            layers += [nn.Linear(size, hidden), nn.ReLU()]
+            size = hidden
+        return QNetwork(adapter, nn.Sequential(*layers), size, n_actions, config.dueling)
+    _, h, w = frame_shape
+    make = {"lecture-cnn": _lecture_body, "nature-cnn": _nature_body, "fast-cnn": _fast_body}[kind]
+    body, oh, ow, oc = make(in_channels, h, w)
+    if oh <= 0 or ow <= 0:
+        raise ConfigError("network", kind, f"needs larger frames than {h}×{w} px (frame_height/frame_width)")
+    features = oh * ow * oc
+    if kind == "nature-cnn":
+        body = nn.Sequential(body, nn.Linear(features, 512), nn.ReLU())
+        features = 512
+    elif kind == "fast-cnn":
+        body = nn.Sequential(body, nn.Linear(features, config.hidden_sizes[0]), nn.ReLU())
+        features = config.hidden_sizes[0]
+    return QNetwork(adapter, body, features, n_actions, config.dueling)

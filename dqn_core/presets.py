@@ -1,0 +1,38 @@
+"""Named configs: the built-in ones in resources/presets, plus any folder of the user's."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from .config import ConfigError, TrainConfig, load_config_file
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+
+
+def preset_dirs(extra: list[Path] | None = None) -> list[Path]:
+    return [BUILTIN_DIR, *(extra or [])]
+
+
+def list_presets(extra: list[Path] | None = None) -> dict[str, Path]:
+    """Preset name -> file; a user's preset of the same name shadows a built-in one."""
+    found: dict[str, Path] = {}
+    for folder in preset_dirs(extra):
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.toml")):
+                found[path.stem] = path
+    return found
+
+
+def preset_description(path: Path) -> str:
+    try:
+        return str(tomllib.loads(path.read_text(encoding="utf-8")).get("description", ""))
+    except (OSError, tomllib.TOMLDecodeError):
+        return ""
+
+
+def load_preset(name: str, extra: list[Path] | None = None) -> TrainConfig:
+    """The preset's config on top of the defaults; unknown names list the known ones."""
+    presets = list_presets(extra)
+    if name not in presets:
+        raise ConfigError("preset", name, "one of " + ", ".join(sorted(presets)))
+    return load_config_file(presets[name])

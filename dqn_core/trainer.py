@@ -1,0 +1,357 @@
+"""The training loop: a generator of events that honours pause, single steps, stop, live patches and saves.
+
+A `Trainer` owns everything one agent is: config, env, networks, optimizer, replay, counters, RNGs and metrics.
+`run()` advances it and yields events; it can be called again to continue (or after loading an agent file).
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from . import events as ev
+from .agent import DQNAgent, NonFiniteLossError, epsilon
+from .config import LIVE_FIELDS, ConfigError, TrainConfig, parse_values
+from .control import Control, SaveRequest
+from .device import describe_device, resolve_device, set_threads
+from .envs import ObservedEnv, history_length
+from .metrics import Metrics
+from .replay import ReplayMemory
+
+STATS_INTERVAL = 10          # env steps per row of training statistics
+STATS_EVENT_SECONDS = 0.2    # StepStats events at most this often
+EVAL_SEED_OFFSET = 1_000_003
+
+
+class Trainer:
+    """One DQN agent and its training state.
+
+    :param auto_threads: torch threads to use when `config.torch_threads` is 0 (default: every core).
+    """
+
+    def __init__(self, config: TrainConfig, auto_threads: int | None = None, check_memory: bool = True) -> None:
+        self.config = config
+        self.auto_threads = auto_threads
+        self.device = resolve_device(config.device)
+        set_threads(config.torch_threads, auto_threads)
+        torch.manual_seed(config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        self.env = ObservedEnv(config, config.seed)
+        self.history = history_length(config)
+        self.agent = DQNAgent(config, tuple(self.env.frame_shape), self.history, self.env.n_actions, self.device)
+        if config.replay_capacity < config.batch_size:
+            raise ConfigError("replay_capacity", config.replay_capacity,
+                              f"must hold at least one batch (batch_size = {config.batch_size})")
+        self.replay = ReplayMemory(config.replay_capacity, tuple(self.env.frame_shape), self.env.frame_dtype,
+                                   self.history, self.device, check_memory=check_memory)
+        self.metrics = Metrics()
+        self.step = 0
+        self.episode = 0
+        self.updates = 0
+        self.episode_step = 0
+        self.episode_return = 0.0
+        self.episode_open = False
+        self.wall_seconds = 0.0
+        self.solved_at_step: int | None = None
+        self.solved_at_seconds: float | None = None
+        self.last_eval: ev.EvalResult | None = None
+        self._acc = [0.0, 0.0, 0.0, 0]             # loss, q, grad-norm sums and update count for the open stats row
+        self._eval_env: ObservedEnv | None = None
+        self._evals_done = 0
+        self._last_frame_time = 0.0
+
+    # ---- public queries ----------------------------------------------------------------------------------------
+    @property
+    def device_name(self) -> str:
+        return describe_device(self.device)
+
+    @property
+    def epsilon(self) -> float:
+        return epsilon(self.config, self.step)
+
+    def solved_threshold(self) -> float | None:
+        if self.config.solved_threshold is not None:
+            return self.config.solved_threshold
+        return self.env.reward_threshold()
+
+    def summary(self, run_steps: int | None = None, run_seconds: float | None = None) -> dict[str, Any]:
+        last = self.last_eval
+        steps = self.step if run_steps is None else run_steps
+        seconds = self.wall_seconds if run_seconds is None else run_seconds
+        return {
+            "env_id": self.config.env_id, "obs": self.config.obs, "device": self.device_name,
+            "steps": self.step, "episodes": self.episode, "updates": self.updates,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "steps_per_second": round(steps / seconds, 2) if seconds > 0 else None,
+            "mean100_duration": _finite_or_none(self.metrics.mean100("duration")),
+            "mean100_return": _finite_or_none(self.metrics.mean100("total_return")),
+            "eval_mean_return": None if last is None else last.mean_return,
+            "eval_std_return": None if last is None else last.std_return,
+            "eval_step": None if last is None else last.step,
+            "solved_threshold": self.solved_threshold(),
+            "solved_at_step": self.solved_at_step,
+            "solved_at_seconds": None if self.solved_at_seconds is None else round(self.solved_at_seconds, 3),
+        }
+
+    # ---- the loop ----------------------------------------------------------------------------------------------
+    def run(self, control: Control | None = None, max_steps: int | None = None,
+            max_episodes: int | None = None) -> Iterator[Any]:
+        """Train until `max_steps`/`max_episodes` more (if given), a stop request, or a solve with stop_when_solved."""
+        control = control or Control()
+        set_threads(self.config.torch_threads, self.auto_threads)
+        yield ev.Started(self.device_name, self.config, self.step, self.episode, "train")
+        start_step, start_episode = self.step, self.episode
+        self._stats_sent = len(self.metrics.stats["step"])
+        self._stats_time = time.perf_counter()
+        self._stats_step = self.step
+        reason = "stopped"
+        tick = time.perf_counter()
+        try:
+            if not self.episode_open:
+                self._begin_episode()
+            was_paused = None
+            while True:
+                yield from self._serve_requests(control)
+                if control.paused != was_paused:
+                    was_paused = control.paused
+                    yield ev.StateChanged("paused" if was_paused else "running", self.step, self.episode)
+                if control.stop_requested:
+                    break
+                if max_steps is not None and self.step - start_step >= max_steps:
+                    reason = "budget"
+                    break
+                if max_episodes is not None and self.episode - start_episode >= max_episodes:
+                    reason = "budget"
+                    break
+                now = time.perf_counter()
+                if not control.may_step(timeout=0.05):
+                    tick = time.perf_counter()          # paused time is not training time
+                    continue
+                self.wall_seconds += now - tick
+                tick = now
+                ended = yield from self._one_step(control)
+                control.took_step(ended)
+                if ended:
+                    yield from self._after_episode(control)
+                elif self.config.eval_unit == "steps":
+                    yield from self._maybe_evaluate(control, self.step)
+                if self.config.stop_when_solved and self.solved_at_step is not None:
+                    reason = "solved"
+                    break
+            self.wall_seconds += time.perf_counter() - tick
+            yield from self._stats_event(force=True)
+            run_steps = self.step - start_step
+            yield ev.Finished(reason, self.summary(run_steps, None))
+        except NonFiniteLossError as exc:
+            yield ev.Failed(f"Training stopped at step {self.step}: the loss became non-finite ({exc}). "
+                            "The weights from before that update are kept; try a lower learning rate.", self.step)
+        except (ConfigError, MemoryError, RuntimeError, ValueError) as exc:
+            yield ev.Failed(f"Training stopped at step {self.step}: {type(exc).__name__}: {exc}", self.step)
+
+    def _begin_episode(self) -> None:
+        frame = self.env.reset()
+        self.replay.add_first(frame)
+        self.episode_open = True
+        self.episode_step = 0
+        self.episode_return = 0.0
+
+    def _one_step(self, control: Control) -> Iterator[Any]:
+        """One env step, the updates it triggers, the target sync it triggers; returns whether the episode ended."""
+        cfg = self.config
+        eps = epsilon(cfg, self.step)
+        show = self._frame_due(control)
+        stacked = self.env.stacked()
+        action, q = self.agent.act(stacked, eps, self.rng, want_q=show)
+        frame, reward, terminated, truncated = self.env.step(action)
+        self.replay.add_step(action, reward, terminated, truncated, frame)
+        self.step += 1
+        self.episode_step += 1
+        self.episode_return += reward
+        if self.step % cfg.train_freq == 0 and len(self.replay) >= max(cfg.learning_starts, cfg.batch_size):
+            for _ in range(cfg.gradient_steps):
+                self._update()
+        if cfg.target_update_unit == "steps" and self.step % cfg.target_update == 0:
+            self.agent.sync_target(cfg.tau)
+        if self.step % STATS_INTERVAL == 0:
+            self._close_stats_row(eps)
+        if show:
+            self._last_frame_time = time.perf_counter()
+            yield ev.Frame(self.step, self.episode, self.episode_step, self.episode_return, eps, self.env.screen(),
+                           stacked.copy(), q, action)
+        yield from self._stats_event()
+        return terminated or truncated
+
+    def _update(self) -> None:
+        batch = self.replay.sample(self.config.batch_size, self.rng, self.config.gamma, self.config.n_step)
+        loss, q, grad_norm = self.agent.update(batch)
+        self.updates += 1
+        self._acc[0] += loss
+        self._acc[1] += q
+        self._acc[2] += grad_norm
+        self._acc[3] += 1
+
+    def _close_stats_row(self, eps: float) -> None:
+        n = self._acc[3]
+        nan = float("nan")
+        self.metrics.add_stats(self.step, self._acc[0] / n if n else nan, self._acc[1] / n if n else nan, eps,
+                               self._acc[2] / n if n else nan)
+        self._acc = [0.0, 0.0, 0.0, 0]
+
+    def _after_episode(self, control: Control) -> Iterator[Any]:
+        self.episode += 1
+        self.metrics.add_episode(self.step, self.episode_step, self.episode_return, self.wall_seconds)
+        yield ev.EpisodeEnd(self.episode, self.step, self.episode_step, self.episode_return,
+                            self.metrics.mean100("duration"), self.metrics.mean100("total_return"))
+        cfg = self.config
+        if cfg.target_update_unit == "episodes" and self.episode % cfg.target_update == 0:
+            self.agent.sync_target(cfg.tau)
+        self._begin_episode()
+        if cfg.eval_unit == "episodes":
+            yield from self._maybe_evaluate(control, self.episode)
+
+    def _frame_due(self, control: Control) -> bool:
+        every = control.display_every
+        if control.paused:                       # single-stepping: show every step taken
+            return every > 0 or control.display_fps > 0
+        if every <= 0 or self.step % every:
+            return False
+        return time.perf_counter() - self._last_frame_time >= 1.0 / max(control.display_fps, 1e-3)
+
+    def _stats_event(self, force: bool = False) -> Iterator[Any]:
+        now = time.perf_counter()
+        if not force and now - self._stats_time < STATS_EVENT_SECONDS:
+            return
+        stats = self.metrics.stats
+        lo = self._stats_sent
+        rows = {c: np.asarray(stats[c][lo:], dtype=np.float64) for c in stats}
+        self._stats_sent = len(stats["step"])
+        elapsed = now - self._stats_time
+        rate = (self.step - self._stats_step) / elapsed if elapsed > 0 else 0.0
+        self._stats_time, self._stats_step = now, self.step
+        yield ev.StepStats(rows["step"], rows["loss"], rows["q_mean"], rows["epsilon"], rows["grad_norm"],
+                           self.step, self.episode, self.updates, len(self.replay), self.replay.capacity, rate,
+                           self.wall_seconds)
+
+    # ---- evaluation ----------------------------------------------------------------------------------------------
+    def _maybe_evaluate(self, control: Control, count: int) -> Iterator[Any]:
+        every = self.config.eval_every
+        if every and count % every == 0:
+            result = self.evaluate(self.config.eval_episodes, control)
+            if result is not None:
+                yield result
+
+    def evaluate(self, episodes: int, control: Control | None = None) -> ev.EvalResult | None:
+        """Greedy returns over `episodes` episodes on a separate env; None if a stop interrupted it."""
+        returns = []
+        for i in range(episodes):
+            total = None
+            for total, *_ in self.greedy_steps(self.config.seed + EVAL_SEED_OFFSET + 7919 * self._evals_done + i):
+                if control is not None and control.stop_requested:
+                    return None
+            returns.append(total)
+        self._evals_done += 1
+        mean, std = float(np.mean(returns)), float(np.std(returns))
+        threshold = self.solved_threshold()
+        solved = threshold is not None and mean >= threshold
+        if solved and self.solved_at_step is None:
+            self.solved_at_step, self.solved_at_seconds = self.step, self.wall_seconds
+        self.metrics.add_eval(self.step, self.episode, mean, std)
+        self.last_eval = ev.EvalResult(self.step, self.episode, mean, std, tuple(returns), threshold, solved)
+        return self.last_eval
+
+    def greedy_steps(self, seed: int) -> Iterator[tuple[float, int, np.ndarray, np.ndarray, int]]:
+        """Play one greedy episode on the evaluation env, yielding (return so far, t, input, Q, action) per step."""
+        if self._eval_env is None:
+            self._eval_env = ObservedEnv(self.config, seed)
+        env = self._eval_env
+        env.seed, env._seeded = seed, False
+        env.reset()
+        total, t, done = 0.0, 0, False
+        while not done:
+            stacked = env.stacked()
+            q = self.agent.q_values(stacked)
+            action = int(np.argmax(q))
+            _, reward, terminated, truncated = env.step(action)
+            total += reward
+            t += 1
+            done = terminated or truncated
+            yield total, t, stacked, q, action
+
+    def watch(self, control: Control, steps_per_second: float = 50.0) -> Iterator[Any]:
+        """Play the greedy policy without training, paced for viewing, until stopped; pause and step work."""
+        yield ev.Started(self.device_name, self.config, self.step, self.episode, "watch")
+        delay = 1.0 / max(steps_per_second, 1e-3)
+        played = 0
+        while not control.stop_requested:
+            total, t = 0.0, 0
+            for total, t, stacked, q, action in self.greedy_steps(self.config.seed + 2 * EVAL_SEED_OFFSET + played):
+                started = time.perf_counter()
+                yield ev.Frame(self.step, played, t, total, 0.0, self._eval_env.screen(), stacked.copy(), q, action)
+                while not control.may_step(timeout=0.05):
+                    if control.stop_requested:
+                        break
+                control.took_step(False)
+                if control.stop_requested:
+                    break
+                remaining = delay - (time.perf_counter() - started)
+                if remaining > 0 and not control.paused:
+                    time.sleep(remaining)
+            if control.stop_requested:
+                break
+            played += 1
+            yield ev.EpisodeEnd(played, self.step, t, total, math.nan, math.nan, greedy=True)
+        yield ev.Finished("stopped", self.summary())
+
+    # ---- requests between steps ----------------------------------------------------------------------------------
+    def _serve_requests(self, control: Control) -> Iterator[Any]:
+        for request in control.pending():
+            if isinstance(request, SaveRequest):
+                from .checkpoint import save_agent
+                try:
+                    save_agent(self, request.path, include_replay=request.include_replay)
+                    yield ev.Saved(request.path, True, f"Saved {request.path}")
+                except Exception as exc:   # a failed save must not stop training
+                    yield ev.Saved(request.path, False, f"Could not save {request.path}: {exc}")
+            else:
+                yield self.apply_patch(request)
+
+    def apply_patch(self, changes: dict[str, Any]) -> ev.ConfigApplied:
+        """Apply live changes; non-live or invalid ones are rejected with a reason and change nothing."""
+        rejected: dict[str, str] = {}
+        accepted: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name not in LIVE_FIELDS:
+                rejected[name] = "needs a stop: only live settings change during training" \
+                    if name in self.config.to_dict() else "unknown setting"
+                continue
+            try:
+                accepted.update(parse_values({name: value}))
+            except ConfigError as exc:
+                rejected[name] = str(exc)
+        new = self.config
+        for name, value in accepted.items():
+            try:
+                candidate = TrainConfig.from_dict({name: value}, new)
+                if candidate.replay_capacity < candidate.batch_size:
+                    raise ConfigError("batch_size", candidate.batch_size,
+                                      f"at most replay_capacity = {candidate.replay_capacity}")
+                new = candidate
+            except ConfigError as exc:
+                rejected[name] = str(exc)
+        diff = self.config.diff(new)
+        for name, (old, value) in diff.items():
+            self.metrics.add_change(self.step, self.episode, name, old, value)
+        self.config = new
+        self.agent.apply_config(new)
+        if "torch_threads" in diff:
+            set_threads(new.torch_threads, self.auto_threads)
+        if self._eval_env is not None:
+            self._eval_env.config = new
+        return ev.ConfigApplied(new, diff, rejected, self.step, self.episode)
+
+
+def _finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None

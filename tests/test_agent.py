@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dqn_core.agent import DQNAgent, NonFiniteLossError, epsilon
+from dqn_core.config import TrainConfig
+from dqn_core.networks import build_q_network
+from dqn_core.replay import ReplayMemory
+
+
+def make_agent(**changes) -> DQNAgent:
+    cfg = TrainConfig(obs="state", network="mlp", hidden_sizes=(16,), device="cpu", **changes)
+    torch.manual_seed(0)
+    return DQNAgent(cfg, (4,), 1, 2, torch.device("cpu"))
+
+
+def make_batch(n: int = 32, n_step: int = 1):
+    rng = np.random.default_rng(0)
+    mem = ReplayMemory(200, (4,), np.float32, 1, torch.device("cpu"))
+    mem.add_first(rng.normal(size=4).astype(np.float32))
+    for i in range(100):
+        mem.add_step(int(rng.integers(2)), 1.0, terminated=i % 17 == 16, truncated=False,
+                     next_frame=rng.normal(size=4).astype(np.float32))
+        if i % 17 == 16:
+            mem.add_first(rng.normal(size=4).astype(np.float32))
+    return mem.sample(n, rng, gamma=0.9, n_step=n_step)
+
+
+def expected_loss(agent: DQNAgent, batch, double: bool) -> float:
+    with torch.no_grad():
+        q = agent.q_net(batch.obs).gather(1, batch.actions[:, None]).squeeze(1)
+        if double:
+            best = agent.q_net(batch.next_obs).argmax(1, keepdim=True)
+            nxt = agent.target_net(batch.next_obs).gather(1, best).squeeze(1)
+        else:
+            nxt = agent.target_net(batch.next_obs).max(1).values
+        return float(F.huber_loss(q, batch.returns + batch.discounts * nxt))
+
+
+@pytest.mark.parametrize("double", [False, True])
+def test_td_target_plain_and_double(double):
+    agent = make_agent(double_dqn=double)
+    with torch.no_grad():                      # make the online and target networks disagree
+        for p in agent.target_net.parameters():
+            p.add_(torch.randn_like(p))
+    batch = make_batch()
+    want, other = expected_loss(agent, batch, double), expected_loss(agent, batch, not double)
+    assert want != pytest.approx(other)
+    loss, _, _ = agent.update(batch)
+    assert loss == pytest.approx(want, rel=1e-5)
+
+
+def test_hard_and_soft_target_sync():
+    agent = make_agent()
+    with torch.no_grad():
+        for p in agent.q_net.parameters():
+            p.add_(1.0)
+    before = [p.clone() for p in agent.target_net.parameters()]
+    agent.sync_target(0.1)
+    for old, new, online in zip(before, agent.target_net.parameters(), agent.q_net.parameters()):
+        torch.testing.assert_close(new, 0.9 * old + 0.1 * online)
+    agent.sync_target(1.0)
+    for t, o in zip(agent.target_net.parameters(), agent.q_net.parameters()):
+        assert torch.equal(t, o)
+
+
+def test_gradients_clamped_by_value_and_by_norm():
+    batch = make_batch()
+    agent = make_agent(grad_clip_mode="value", grad_clip=0.01, optimizer="adam", lr=1e-6)
+    agent.update(batch)
+    assert max(p.grad.abs().max().item() for p in agent.q_net.parameters()) <= 0.01 + 1e-9
+    agent = make_agent(grad_clip_mode="norm", grad_clip=0.05)
+    _, _, norm_before = agent.update(batch)
+    total = math.sqrt(sum(float((p.grad ** 2).sum()) for p in agent.q_net.parameters()))
+    assert norm_before > 0.05 and total == pytest.approx(0.05, rel=1e-4)
+
+
+def test_epsilon_schedules():
+    exp = TrainConfig(eps_start=0.9, eps_end=0.05, eps_decay=200)
+    assert epsilon(exp, 0) == pytest.approx(0.9)
+    assert epsilon(exp, 200) == pytest.approx(0.05 + 0.85 / math.e)
+    lin = TrainConfig(eps_schedule="linear", eps_start=1.0, eps_end=0.04, eps_decay=8000)
+    assert epsilon(lin, 4000) == pytest.approx(0.52) and epsilon(lin, 10**6) == pytest.approx(0.04)
+
+
+def test_non_finite_loss_keeps_the_weights():
+    agent = make_agent()
+    batch = make_batch()
+    batch.returns[0] = float("nan")
+    before = [p.clone() for p in agent.q_net.parameters()]
+    with pytest.raises(NonFiniteLossError):
+        agent.update(batch)
+    assert all(torch.equal(a, b) for a, b in zip(before, agent.q_net.parameters()))
+
+
+def test_network_shapes():
+    lecture = TrainConfig()                                   # the lecture: 3×40×90 difference frames
+    net = build_q_network(lecture, (3, 40, 90), 2, 2)
+    assert net.head.advantage.in_features == 2 * 8 * 32          # linear size computed from the input
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == 3
+    x = torch.randint(0, 255, (5, 6, 40, 90), dtype=torch.uint8)
+    assert net(x).shape == (5, 2)
+    for kind in ("nature-cnn", "fast-cnn"):
+        cfg = TrainConfig(network=kind, frame_op="stack", frame_stack=4, grayscale=True, dueling=True)
+        net = build_q_network(cfg, (1, 40, 80), 4, 3)
+        assert net(torch.zeros(2, 4, 40, 80, dtype=torch.uint8)).shape == (2, 3)
+        assert net.head.value is not None
+    mlp = build_q_network(TrainConfig(obs="state", network="mlp", hidden_sizes=(32, 16)), (4,), 1, 2)
+    assert [m.out_features for m in mlp.modules() if isinstance(m, torch.nn.Linear)] == [32, 16, 2]
+
+
+def test_dueling_head_is_value_plus_centred_advantage():
+    agent = make_agent(dueling=True)
+    x = torch.randn(3, 4)
+    h = agent.q_net.body(agent.q_net.adapter(x))
+    adv = agent.q_net.head.advantage(h)
+    expected = agent.q_net.head.value(h) + adv - adv.mean(1, keepdim=True)
+    torch.testing.assert_close(agent.q_net(x), expected)

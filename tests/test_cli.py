@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dqn_core.cli import eval_main, train_main
+
+
+def run_cli(module_fn: str, *args: str) -> subprocess.CompletedProcess:
+    code = f"import sys; from dqn_core.cli import {module_fn}; sys.exit({module_fn}(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_train_save_metrics_summary_then_eval(tmp_path):
+    agent, csv_path, summary = tmp_path / "a.dqn", tmp_path / "m.csv", tmp_path / "s.json"
+    code = train_main(["--preset", "tutorial-state", "--steps", "400", "--seed", "3", "--save", str(agent),
+                       "--metrics", str(csv_path), "--summary-json", str(summary), "--quiet", "--set", "eval_episodes=2"])
+    assert code == 0
+    data = json.loads(summary.read_text())
+    for key in ("steps", "episodes", "wall_seconds", "steps_per_second", "device", "eval_mean_return",
+                "solved_at_step", "solved_at_seconds"):
+        assert key in data
+    assert data["steps"] == 400 and data["device"].startswith("cpu") and data["eval_mean_return"] > 0
+    rows = list(csv.DictReader(csv_path.open()))
+    assert len(rows) == data["episodes"] and rows[0]["mean100_duration"]
+    eval_json = tmp_path / "e.json"
+    assert eval_main([str(agent), "--episodes", "3", "--summary-json", str(eval_json)]) == 0
+    result = json.loads(eval_json.read_text())
+    assert result["episodes"] == 3 and len(result["returns"]) == 3 and result["std_return"] >= 0
+    # resume continues the same agent
+    assert train_main(["--resume", str(agent), "--steps", "100", "--save", str(agent), "--quiet",
+                       "--summary-json", str(summary)]) == 0
+    assert json.loads(summary.read_text())["steps"] == 500
+
+
+def test_list_presets(capsys):
+    assert train_main(["--list-presets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("seed-pixels", "tutorial-state", "zoo-state", "pixels"):
+        assert name in out
+
+
+@pytest.mark.parametrize("fn, args, fragment", [
+    ("train_main", ["--preset", "nope"], "preset = 'nope' is invalid"),
+    ("train_main", ["--preset", "tutorial-state", "--set", "lr=7"], "lr = 7.0 is invalid"),
+    ("train_main", ["--preset", "tutorial-state", "--set", "lr"], "expected KEY=VALUE"),
+    ("train_main", ["--preset", "tutorial-state", "--env", "Pendulum-v1", "--steps", "5"], "discrete action space"),
+    ("train_main", ["--preset", "tutorial-state", "--env", "Nope-v0", "--steps", "5"], "not a known gymnasium"),
+    ("train_main", ["--steps", "-3"], "--steps = -3 is invalid"),
+    ("train_main", ["--steps", "ten"], "invalid int value"),
+    ("train_main", ["--save", "/no/such/folder/a.dqn", "--steps", "5"], "does not exist"),
+    ("train_main", ["--resume", "/no/such/file.dqn"], "cannot be read"),
+    ("eval_main", ["/no/such/file.dqn"], "cannot be read"),
+])
+def test_bad_input_gives_one_line_and_no_traceback(fn, args, fragment):
+    proc = run_cli(fn, *args)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr and fragment in lines[0], proc.stderr
+
+
+def test_corrupt_agent_file_for_eval(tmp_path):
+    bad = tmp_path / "bad.dqn"
+    bad.write_bytes(b"PK\x03\x04 definitely not an agent")
+    proc = run_cli("eval_main", str(bad))
+    assert proc.returncode == 2 and str(bad) in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_engine_never_imports_qt():
+    code = ("import sys, dqn_core.trainer, dqn_core.cli, dqn_core.checkpoint; "
+            "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

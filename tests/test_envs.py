@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from dqn_core.config import TrainConfig
+from dqn_core.envs import EnvError, ObservedEnv
+
+
+@pytest.mark.parametrize("env_id, dim, actions", [("CartPole-v1", 4, 2), ("Acrobot-v1", 6, 3), ("MountainCar-v0", 2, 3)])
+def test_state_vector_envs(env_id, dim, actions):
+    env = ObservedEnv(TrainConfig(env_id=env_id, obs="state"), seed=0)
+    frame = env.reset()
+    assert frame.shape == (dim,) and frame.dtype == np.float32 and env.n_actions == actions
+    frame, reward, terminated, truncated = env.step(0)
+    assert frame.shape == (dim,) and isinstance(reward, float)
+    env.close()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("Box2D") is None, reason="Box2D is not installed (extra 'box2d')")
+def test_lunar_lander_state():
+    env = ObservedEnv(TrainConfig(env_id="LunarLander-v3", obs="state"), seed=0)
+    assert env.reset().shape == (8,) and env.n_actions == 4
+
+
+def test_truncation_is_reported_apart_from_termination():
+    env = ObservedEnv(TrainConfig(env_id="CartPole-v1", obs="state", max_episode_steps=5), seed=0)
+    env.reset()
+    flags = [env.step(i % 2)[2:] for i in range(5)]
+    assert flags[-1] == (False, True)                          # time limit: truncated, not terminated
+
+
+@pytest.mark.parametrize("env_id, fragment", [("NoSuchEnv-v9", "not a known gymnasium environment"),
+                                              ("Pendulum-v1", "needs a discrete action space")])
+def test_unusable_envs_are_refused_clearly(env_id, fragment):
+    with pytest.raises(EnvError) as info:
+        ObservedEnv(TrainConfig(env_id=env_id, obs="state"), seed=0)
+    assert env_id in str(info.value) and fragment in str(info.value)
+
+
+def test_direct_renderer_is_cartpole_only():
+    with pytest.raises(EnvError, match="draws CartPole only"):
+        ObservedEnv(TrainConfig(env_id="Acrobot-v1", obs="pixels", pixel_renderer="direct"), seed=0)
+
+
+def test_lecture_pixels_start_with_a_zero_difference():
+    env = ObservedEnv(TrainConfig(), seed=0)                  # the lecture: RGB 3×40×90, difference of 2 frames
+    first = env.reset()
+    assert first.shape == (3, 40, 90) and first.dtype == np.uint8
+    stacked = env.stacked()
+    assert stacked.shape == (2, 3, 40, 90) and np.array_equal(stacked[0], stacked[1])
+    for _ in range(8):
+        env.step(1)
+    assert not np.array_equal(env.stacked()[0], env.stacked()[1])
+
+
+def test_frame_stack_keeps_the_last_k_frames(pixel_config):
+    env = ObservedEnv(pixel_config.replace(frame_stack=3), seed=0)
+    env.reset()
+    frames = [env.step(1)[0] for _ in range(4)]
+    assert np.array_equal(env.stacked(), np.stack(frames[-3:]))
+    assert env.stacked().shape == (3, 1, 40, 80)
+
+
+def test_same_seed_same_episode(state_config):
+    runs = []
+    for _ in range(2):
+        env = ObservedEnv(state_config, seed=7)
+        runs.append([env.reset()] + [env.step(1)[0] for _ in range(5)] + [env.reset()])
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from dqn_core import events as ev
+from dqn_core.control import EPISODE, Control
+from dqn_core.trainer import Trainer
+
+
+def collect(gen, limit=10**6):
+    return [e for _, e in zip(range(limit), gen)]
+
+
+def of(events, kind):
+    return [e for e in events if isinstance(e, kind)]
+
+
+class Runner:
+    """Runs a trainer in a real thread, as the window does, and hands its events to the test."""
+
+    def __init__(self, trainer: Trainer, control: Control, **budget) -> None:
+        self.events: queue.SimpleQueue = queue.SimpleQueue()
+        self.seen: list = []
+        self.thread = threading.Thread(target=self._run, args=(trainer, control, budget), daemon=True)
+        self.thread.start()
+
+    def _run(self, trainer, control, budget):
+        for e in trainer.run(control, **budget):
+            self.events.put(e)
+
+    def wait_for(self, predicate, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                e = self.events.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            self.seen.append(e)
+            if predicate(e):
+                return e
+        raise AssertionError("event did not arrive")
+
+    def drain(self):
+        while True:
+            try:
+                self.seen.append(self.events.get_nowait())
+            except queue.Empty:
+                return self.seen
+
+
+def test_run_yields_the_documented_events(state_config):
+    trainer = Trainer(state_config.replace(eval_every=5, eval_episodes=2))
+    events = collect(trainer.run(Control(display_every=1, display_fps=1e9), max_steps=300))
+    assert isinstance(events[0], ev.Started) and events[0].device.startswith("cpu")
+    assert isinstance(events[-1], ev.Finished) and events[-1].reason == "budget"
+    episodes = of(events, ev.EpisodeEnd)
+    assert len(episodes) == trainer.episode > 5 and sum(e.duration for e in episodes) <= 300
+    stats = of(events, ev.StepStats)
+    assert stats and np.concatenate([s.steps for s in stats]).tolist() == list(range(10, 301, 10))
+    frames = of(events, ev.Frame)
+    assert len(frames) == 300 and frames[0].screen.shape == (400, 600, 3) and frames[0].q_values.shape == (2,)
+    assert of(events, ev.EvalResult)[0].threshold == 475.0
+    assert trainer.step == 300 and trainer.updates > 0
+
+
+def test_fast_mode_sends_no_frames(state_config):
+    events = collect(Trainer(state_config).run(Control(display_every=0), max_steps=200))
+    assert not of(events, ev.Frame)
+
+
+def test_frames_are_capped_per_second(state_config):
+    events = collect(Trainer(state_config).run(Control(display_every=1, display_fps=5), max_steps=1500))
+    seconds = events[-1].summary["wall_seconds"]
+    assert len(of(events, ev.Frame)) <= 5 * seconds + 2
+
+
+def test_pause_step_resume_stop_from_another_thread(state_config):
+    trainer = Trainer(state_config)
+    control = Control()
+    control.pause()
+    runner = Runner(trainer, control)
+    runner.wait_for(lambda e: isinstance(e, ev.StateChanged) and e.state == "paused")
+    time.sleep(0.2)
+    assert trainer.step == 0
+    control.step(3)
+    runner.wait_for(lambda e: isinstance(e, ev.Frame) and e.step == 3)
+    time.sleep(0.2)
+    assert trainer.step == 3
+    control.step(EPISODE)
+    done = runner.wait_for(lambda e: isinstance(e, ev.EpisodeEnd))
+    time.sleep(0.2)
+    assert trainer.step == done.step and trainer.episode == 1
+    control.resume()
+    runner.wait_for(lambda e: isinstance(e, ev.StateChanged) and e.state == "running")
+    runner.wait_for(lambda e: isinstance(e, ev.EpisodeEnd) and e.episode >= 3)
+    control.stop()
+    finished = runner.wait_for(lambda e: isinstance(e, ev.Finished))
+    assert finished.reason == "stopped"
+    runner.thread.join(5)
+    assert not runner.thread.is_alive()
+
+
+def test_live_patch_changes_the_optimizer_and_is_confirmed(state_config):
+    trainer = Trainer(state_config)
+    control = Control()
+    runner = Runner(trainer, control)
+    runner.wait_for(lambda e: isinstance(e, ev.StepStats) and e.updates > 0)
+    control.patch({"lr": 0.0005, "gamma": 0.95, "replay_capacity": 50, "batch_size": 9999})
+    applied = runner.wait_for(lambda e: isinstance(e, ev.ConfigApplied))
+    assert applied.changes["lr"] == (state_config.lr, 0.0005) and applied.config.gamma == 0.95
+    assert "needs a stop" in applied.rejected["replay_capacity"]
+    assert "batch_size" in applied.rejected and "4096" in applied.rejected["batch_size"]
+    assert trainer.agent.optimizer.param_groups[0]["lr"] == 0.0005
+    control.stop()
+    runner.wait_for(lambda e: isinstance(e, ev.Finished))
+    change = trainer.metrics.changes[0]
+    assert change["field"] in ("lr", "gamma") and change["step"] == applied.step
+
+
+def test_non_finite_loss_fails_with_the_step_and_keeps_finite_weights(state_config):
+    trainer = Trainer(state_config.replace(lr=1.0, grad_clip_mode="none", loss="mse", optimizer="adam"))
+    with torch.no_grad():
+        for p in trainer.agent.q_net.parameters():
+            p.mul_(1e30)
+    events = collect(trainer.run(max_steps=2000))
+    failed = of(events, ev.Failed)
+    assert failed and f"step {failed[0].step}" in failed[0].message and "non-finite" in failed[0].message
+    assert not of(events, ev.Finished)
+    assert all(torch.isfinite(p).all() for p in trainer.agent.q_net.parameters())
+
+
+def test_solved_detection_and_stop_when_solved(state_config):
+    trainer = Trainer(state_config.replace(eval_every=1, eval_episodes=2, solved_threshold=5.0, stop_when_solved=True))
+    events = collect(trainer.run(max_steps=5000))
+    result = of(events, ev.EvalResult)[0]
+    assert result.solved and result.threshold == 5.0
+    assert events[-1].reason == "solved" and events[-1].summary["solved_at_step"] == result.step
+
+
+def test_watch_plays_greedy_without_training(state_config):
+    trainer = Trainer(state_config)
+    control = Control()
+    seen = []
+    for e in trainer.watch(control, steps_per_second=1e6):
+        seen.append(e)
+        if len(of(seen, ev.EpisodeEnd)) == 2:
+            control.stop()
+    assert trainer.step == 0 and trainer.updates == 0
+    ends = of(seen, ev.EpisodeEnd)
+    assert all(e.greedy for e in ends) and ends[0].duration == len([f for f in of(seen, ev.Frame) if f.episode == 0])
+
+
+def test_short_learning_run_balances_the_pole():
+    """State CartPole with the RL Zoo settings, fixed seed: far past random play (≈22) within seconds."""
+    from dqn_core.presets import load_preset
+
+    cfg = load_preset("zoo-state").replace(device="cpu", seed=0, torch_threads=1, eval_every=0)
+    trainer = Trainer(cfg)
+    collect(trainer.run(max_steps=12_000))
+    result = trainer.evaluate(10)
+    assert result.mean_return >= 100, result
