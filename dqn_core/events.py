@@ -45,6 +45,7 @@ class EpisodeEnd:
     mean100_duration: float
     mean100_return: float
     greedy: bool = False         # True in "watch" mode
+    wall_seconds: float = 0.0    # training time when the episode ended
 
 
 @dataclass(frozen=True)

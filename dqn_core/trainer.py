@@ -204,7 +204,8 @@ class Trainer:
         self.episode += 1
         self.metrics.add_episode(self.step, self.episode_step, self.episode_return, self.wall_seconds)
         yield ev.EpisodeEnd(self.episode, self.step, self.episode_step, self.episode_return,
-                            self.metrics.mean100("duration"), self.metrics.mean100("total_return"))
+                            self.metrics.mean100("duration"), self.metrics.mean100("total_return"),
+                            wall_seconds=self.wall_seconds)
         cfg = self.config
         if cfg.target_update_unit == "episodes" and self.episode % cfg.target_update == 0:
             self.agent.sync_target(cfg.tau)

@@ -1,0 +1,40 @@
+"""`python -m app [AGENT_FILE]` / `dqn-studio [AGENT_FILE]`: open the DQN Studio window."""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+
+def _warm_up_torch() -> None:
+    """Build and step one tiny optimizer: the first one in a process imports much of torch (1–2 s), so do it
+    in the background before the user presses Start rather than freezing the window then."""
+    import torch
+
+    layer = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(layer.parameters())
+    layer(torch.zeros(1, 2)).sum().backward()
+    optimizer.step()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    threading.Thread(target=_warm_up_torch, name="torch-warm-up", daemon=True).start()
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(argv)
+    app.setApplicationName("DQN Studio")
+    app.setOrganizationName("DQN Studio")
+    window = MainWindow()
+    window.show()
+    files = [a for a in argv[1:] if not a.startswith("-")]
+    if files:
+        window.open_agent(files[0])
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

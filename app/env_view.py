@@ -1,0 +1,207 @@
+"""The live environment view: the rendered frame with an overlay, what the network sees, and its Q-values."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from dqn_core.events import Frame
+
+ACTION_NAMES = {
+    "CartPole": ["push left", "push right"],
+    "Acrobot": ["torque −1", "torque 0", "torque +1"],
+    "MountainCar": ["left", "coast", "right"],
+    "LunarLander": ["noop", "left engine", "main engine", "right engine"],
+}
+DISPLAY_CHOICES = [("Every step (up to 30 fps)", 1), ("Every 10th step", 10), ("Every 100th step", 100),
+                   ("Off — fast mode", 0)]
+
+
+def action_names(env_id: str, n: int) -> list[str]:
+    names = ACTION_NAMES.get(env_id.split("-")[0])
+    return names if names and len(names) == n else [f"action {i}" for i in range(n)]
+
+
+def to_qimage(array: np.ndarray) -> QImage:
+    """(H, W, 3) or (H, W) uint8 → QImage (copied, so the array may go)."""
+    array = np.ascontiguousarray(array)
+    h, w = array.shape[:2]
+    if array.ndim == 2:
+        return QImage(array.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+    return QImage(array.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def frame_to_display(frame: np.ndarray) -> np.ndarray:
+    """One stored frame (C, H, W) uint8 or a state vector → an image array."""
+    if frame.ndim == 3:
+        return frame[0] if frame.shape[0] == 1 else np.moveaxis(frame, 0, -1)
+    values = np.asarray(frame, dtype=np.float64)   # a state vector: one grey cell per component
+    scaled = np.clip(128 + 64 * values, 0, 255).astype(np.uint8)
+    return np.repeat(np.repeat(scaled[None, :], 8, axis=0), 16, axis=1)
+
+
+class ImageView(QLabel):
+    """An image scaled to fit, aspect kept, optionally pixelated, with an optional text overlay."""
+
+    def __init__(self, placeholder: str, smooth: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(placeholder, parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(120, 60)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setStyleSheet("background: #20232a; color: #9aa0a6;")
+        self.smooth = smooth
+        self._image: QImage | None = None
+        self.overlay = ""
+
+    def set_image(self, image: QImage | None, overlay: str = "") -> None:
+        self._image = image
+        self.overlay = overlay
+        self._redraw()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self._image is None:
+            return
+        mode = Qt.TransformationMode.SmoothTransformation if self.smooth else Qt.TransformationMode.FastTransformation
+        pixmap = QPixmap.fromImage(self._image).scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, mode)
+        if self.overlay:
+            painter = QPainter(pixmap)
+            font = QFont()
+            font.setPointSize(10)
+            painter.setFont(font)
+            box = painter.fontMetrics().boundingRect(self.overlay).adjusted(-6, -3, 6, 3).translated(10, 10 + 12)
+            painter.fillRect(box, QColor(0, 0, 0, 150))
+            painter.setPen(QColor("white"))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.overlay)
+            painter.end()
+        self.setPixmap(pixmap)
+
+
+class QValueBars(QWidget):
+    """One bar per action, scaled to the spread of the values; the chosen action is highlighted."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.values: np.ndarray | None = None
+        self.names: list[str] = []
+        self.chosen = -1
+        self.setMinimumHeight(70)
+
+    def set_values(self, values: np.ndarray | None, chosen: int, names: list[str]) -> None:
+        self.values, self.chosen, self.names = values, chosen, names
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#20232a"))
+        painter.setPen(QColor("#9aa0a6"))
+        if self.values is None or len(self.values) == 0:
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Q-values appear while the agent acts")
+            return
+        values = self.values
+        n = len(values)
+        lo, hi = float(min(values.min(), 0.0)), float(max(values.max(), 0.0))
+        span = hi - lo or 1.0
+        w, h = self.width(), self.height()
+        label_h = 16
+        slot = w / n
+        zero_y = 4 + (h - label_h - 8) * (hi / span)
+        for i, v in enumerate(values):
+            top = 4 + (h - label_h - 8) * ((hi - max(v, 0)) / span)
+            bottom = 4 + (h - label_h - 8) * ((hi - min(v, 0)) / span)
+            rect = QRectF(i * slot + slot * 0.15, top, slot * 0.7, max(bottom - top, 1))
+            painter.fillRect(rect, QColor("#f9ab00") if i == self.chosen else QColor("#5f8dd3"))
+            painter.setPen(QColor("white"))
+            painter.drawText(QRectF(i * slot, h - label_h, slot, label_h), Qt.AlignmentFlag.AlignCenter,
+                             f"{self.names[i] if i < len(self.names) else i}: {v:.2f}" + (" ◀" if i == self.chosen else ""))
+        painter.setPen(QColor("#9aa0a6"))
+        painter.drawLine(0, int(zero_y), w, int(zero_y))
+
+
+class EnvView(QWidget):
+    """The environment panel: rendered screen, the network's input frames, Q-value bars and a display-rate control."""
+
+    displayRateChanged = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.env_id = "CartPole-v1"
+        self.difference = False
+        self.screen = ImageView("The environment appears here when training or watching starts.")
+        self.inputs_row = QHBoxLayout()
+        self.inputs_row.setSpacing(4)
+        self.input_views: list[ImageView] = []
+        self.input_caption = QLabel("What the network sees")
+        self.bars = QValueBars()
+        self.display = QComboBox()
+        for text, every in DISPLAY_CHOICES:
+            self.display.addItem(text, every)
+        self.display.setToolTip("How often frames are drawn; 'Off' trains fastest")
+        self.display.currentIndexChanged.connect(lambda _: self.displayRateChanged.emit(self.display.currentData()))
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.screen, 3)
+        layout.addWidget(self.input_caption)
+        layout.addLayout(self.inputs_row, 1)
+        layout.addWidget(self.bars)
+        rate = QHBoxLayout()
+        rate.addWidget(QLabel("Display"))
+        rate.addWidget(self.display, 1)
+        layout.addLayout(rate)
+        self.frames_shown = 0
+
+    def display_every(self) -> int:
+        return int(self.display.currentData())
+
+    def set_display_every(self, every: int) -> None:
+        index = self.display.findData(every)
+        if index >= 0:
+            self.display.setCurrentIndex(index)
+
+    def configure(self, env_id: str, difference: bool) -> None:
+        self.env_id = env_id
+        self.difference = difference
+
+    def show_frame(self, frame: Frame) -> None:
+        eps = f" · ε {frame.epsilon:.3f}" if frame.epsilon else " · greedy"
+        overlay = (f"episode {frame.episode + 1} · step {frame.episode_step} · return {frame.episode_return:g}{eps}")
+        if frame.screen is not None:
+            self.screen.set_image(to_qimage(frame.screen), overlay)
+        else:
+            self.screen.setText(overlay)
+        if frame.net_input.ndim == 2:                          # a state vector: its numbers say more than pixels
+            self._ensure_inputs(0)
+            values = ", ".join(f"{v:+.3f}" for v in frame.net_input[-1])
+            self.input_caption.setText(f"What the network sees: state [{values}]")
+            names = action_names(self.env_id, len(frame.q_values) if frame.q_values is not None else 0)
+            self.bars.set_values(frame.q_values, frame.action, names)
+            self.frames_shown += 1
+            return
+        images = [frame_to_display(f) for f in frame.net_input]
+        captions = [f"t−{len(images) - 1 - i}" if i < len(images) - 1 else "t" for i in range(len(images))]
+        if self.difference and frame.net_input.ndim == 4 and len(images) == 2:
+            diff = frame.net_input[1].astype(np.int16) - frame.net_input[0].astype(np.int16)
+            images.append(frame_to_display(np.clip(128 + diff, 0, 255).astype(np.uint8)))
+            captions.append("t − (t−1): the input")
+        self._ensure_inputs(len(images))
+        for view, image, caption in zip(self.input_views, images, captions):
+            view.set_image(to_qimage(image))
+            view.setToolTip(caption)
+        self.input_caption.setText("What the network sees: " + " | ".join(captions))
+        names = action_names(self.env_id, len(frame.q_values) if frame.q_values is not None else 0)
+        self.bars.set_values(frame.q_values, frame.action, names)
+        self.frames_shown += 1
+
+    def _ensure_inputs(self, count: int) -> None:
+        while len(self.input_views) < count:
+            view = ImageView("", smooth=False)
+            view.setMinimumSize(60, 30)
+            self.input_views.append(view)
+            self.inputs_row.addWidget(view)
+        while len(self.input_views) > count:
+            view = self.input_views.pop()
+            self.inputs_row.removeWidget(view)
+            view.deleteLater()

@@ -1,0 +1,282 @@
+"""The hyperparameter panel, generated from the engine's parameter spec: sliders with spin boxes, combos, switches."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtCore import QRegularExpression
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from dqn_core.config import GROUPS, PARAM_SPECS, ConfigError, ParamSpec, TrainConfig
+
+SLIDER_STEPS = 1000
+
+
+def _decimals(spec: ParamSpec) -> int:
+    if spec.log:
+        return max(2, int(math.ceil(-math.log10(spec.minimum))) + 2) if spec.minimum and spec.minimum > 0 else 4
+    if spec.step:
+        return max(0, int(math.ceil(-math.log10(spec.step))))
+    return 3
+
+
+class NumberControl(QWidget):
+    """A slider and a spin box kept in sync; the slider is logarithmic where the spec says so."""
+
+    valueEdited = Signal(object)
+
+    def __init__(self, spec: ParamSpec, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.is_int = spec.kind == "int"
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, SLIDER_STEPS)
+        if self.is_int:
+            self.spin: QSpinBox | QDoubleSpinBox = QSpinBox()
+            self.spin.setRange(int(spec.minimum), int(min(spec.maximum, 2**31 - 1)))
+            self.spin.setSingleStep(int(spec.step or 1))
+        else:
+            self.spin = QDoubleSpinBox()
+            self.spin.setDecimals(_decimals(spec))
+            self.spin.setRange(spec.minimum, spec.maximum)
+            self.spin.setSingleStep(spec.step or (spec.maximum - spec.minimum) / 100)
+            if spec.log:
+                self.spin.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+        if spec.optional:
+            self.spin.setSpecialValueText("auto")
+            self.spin.setMinimum(spec.minimum - (1 if self.is_int else 10 ** -self.spin.decimals()))
+        self.spin.setKeyboardTracking(False)          # one change when typing ends, not one per keystroke
+        self.spin.setSuffix(f" {spec.unit}" if spec.unit else "")
+        self.spin.setMinimumWidth(110)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.spin)
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.slider.sliderReleased.connect(self._slider_released)
+        self.spin.valueChanged.connect(self._spin_changed)
+        self._quiet = False
+
+    # slider position <-> value
+    def _to_pos(self, value: float) -> int:
+        lo, hi = self.spec.minimum, self.spec.maximum
+        if self.spec.log and lo > 0:
+            frac = (math.log(max(value, lo)) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        else:
+            frac = (value - lo) / (hi - lo)
+        return int(round(min(max(frac, 0.0), 1.0) * SLIDER_STEPS))
+
+    def _from_pos(self, pos: int) -> float:
+        lo, hi = self.spec.minimum, self.spec.maximum
+        frac = pos / SLIDER_STEPS
+        value = math.exp(math.log(lo) + frac * (math.log(hi) - math.log(lo))) if self.spec.log and lo > 0 \
+            else lo + frac * (hi - lo)
+        if self.is_int:
+            return int(round(value))
+        digits = max(3, 3 - int(math.floor(math.log10(abs(value))))) if value else 3
+        return round(value, min(digits, self.spin.decimals()))
+
+    def value(self) -> Any:
+        v = self.spin.value()
+        if self.spec.optional and v < self.spec.minimum:
+            return None
+        return int(v) if self.is_int else float(v)
+
+    def set_value(self, value: Any) -> None:
+        self._quiet = True
+        try:
+            if value is None:
+                self.spin.setValue(self.spin.minimum())
+                self.slider.setValue(0)
+            else:
+                self.spin.setValue(value)
+                self.slider.setValue(self._to_pos(value))
+        finally:
+            self._quiet = False
+
+    def _slider_moved(self, pos: int) -> None:
+        if self._quiet:
+            return
+        value = self._from_pos(pos)
+        self._quiet = True
+        self.spin.setValue(value)
+        self._quiet = False
+        if not self.slider.isSliderDown():              # keyboard or click: final at once
+            self.valueEdited.emit(self.value())
+
+    def _slider_released(self) -> None:
+        self.valueEdited.emit(self.value())
+
+    def _spin_changed(self, value: float) -> None:
+        if self._quiet:
+            return
+        self._quiet = True
+        self.slider.setValue(self._to_pos(value))
+        self._quiet = False
+        self.valueEdited.emit(self.value())
+
+
+class IntListControl(QLineEdit):
+    """Comma-separated integers (hidden layer sizes)."""
+
+    valueEdited = Signal(object)
+
+    def __init__(self, spec: ParamSpec, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.setValidator(QRegularExpressionValidator(QRegularExpression(r"^\s*\d+(\s*,\s*\d+){0,7}\s*$")))
+        self.editingFinished.connect(lambda: self.valueEdited.emit(self.text()))
+
+    def set_value(self, value: Any) -> None:
+        self.setText(", ".join(str(v) for v in value))
+
+
+class HyperparamPanel(QWidget):
+    """Every TrainConfig field as a control, grouped as the spec says.
+
+    Emits `edited(name, value)` when the user changes something; `set_config` shows a config without emitting.
+    """
+
+    edited = Signal(str, object)
+    presetChosen = Signal(str)
+    resetToPreset = Signal()
+
+    def __init__(self, presets: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controls: dict[str, QWidget] = {}
+        self.labels: dict[str, QLabel] = {}
+        self._setting = False
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        self.preset_box = QComboBox()
+        self.preset_box.setToolTip("Start from a named configuration")
+        self.set_presets(presets)
+        self.preset_box.activated.connect(lambda _: self.presetChosen.emit(self.preset_box.currentText()))
+        self.reset_button = QPushButton("Reset to preset")
+        self.reset_button.setToolTip("Put every setting back to the chosen preset's value")
+        self.reset_button.clicked.connect(self.resetToPreset)
+        top.addWidget(QLabel("Preset"))
+        top.addWidget(self.preset_box, 1)
+        top.addWidget(self.reset_button)
+        outer.addLayout(top)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b3261e;")
+        self.message.hide()
+        outer.addWidget(self.message)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        for group in GROUPS:
+            box = QGroupBox(group)
+            form = QFormLayout(box)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            for name, spec in PARAM_SPECS.items():
+                if spec.group != group:
+                    continue
+                control = self._make_control(spec)
+                label = QLabel(spec.label)
+                tip = f"<b>{spec.label}</b> ({name})<br>{spec.help}<br><i>Allowed: {spec.allowed()}</i>" + \
+                      ("<br>Changes take effect at the next step while training." if spec.live else "")
+                control.setToolTip(tip)
+                label.setToolTip(tip)
+                self.controls[name] = control
+                self.labels[name] = label
+                form.addRow(label, control)
+            body_layout.addWidget(box)
+        body_layout.addStretch(1)
+        scroll.setWidget(body)
+        outer.addWidget(scroll, 1)
+
+    def set_presets(self, presets: list[str]) -> None:
+        current = self.preset_box.currentText()
+        self.preset_box.clear()
+        self.preset_box.addItems(presets)
+        if current in presets:
+            self.preset_box.setCurrentText(current)
+
+    def _make_control(self, spec: ParamSpec) -> QWidget:
+        name = spec.name
+        if spec.kind in ("int", "float"):
+            control: QWidget = NumberControl(spec)
+            control.valueEdited.connect(lambda v, n=name: self._emit(n, v))
+        elif spec.kind == "bool":
+            control = QCheckBox()
+            control.toggled.connect(lambda v, n=name: self._emit(n, bool(v)))
+        elif spec.kind == "choice":
+            control = QComboBox()
+            control.addItems(list(spec.choices))
+            control.activated.connect(lambda _, n=name, c=control: self._emit(n, c.currentText()))
+        elif spec.kind == "ints":
+            control = IntListControl(spec)
+            control.valueEdited.connect(lambda v, n=name: self._emit(n, v))
+        else:
+            control = QComboBox()
+            control.setEditable(True)
+            control.addItems(list(spec.suggestions))
+            control.lineEdit().editingFinished.connect(lambda n=name, c=control: self._emit(n, c.currentText()))
+            control.activated.connect(lambda _, n=name, c=control: self._emit(n, c.currentText()))
+        return control
+
+    def _emit(self, name: str, value: Any) -> None:
+        if not self._setting:
+            self.edited.emit(name, value)
+
+    # ---- showing values ------------------------------------------------------------------------------------------
+    def set_config(self, config: TrainConfig) -> None:
+        self._setting = True
+        try:
+            for name, control in self.controls.items():
+                self._show(control, getattr(config, name))
+        finally:
+            self._setting = False
+
+    def set_value(self, name: str, value: Any) -> None:
+        self._setting = True
+        try:
+            self._show(self.controls[name], value)
+        finally:
+            self._setting = False
+
+    @staticmethod
+    def _show(control: QWidget, value: Any) -> None:
+        if isinstance(control, (NumberControl, IntListControl)):
+            control.set_value(value)
+        elif isinstance(control, QCheckBox):
+            control.setChecked(bool(value))
+        elif isinstance(control, QComboBox):
+            control.setCurrentText(str(value))
+
+    def value(self, name: str) -> Any:
+        control = self.controls[name]
+        if isinstance(control, NumberControl):
+            return control.value()
+        if isinstance(control, QCheckBox):
+            return control.isChecked()
+        if isinstance(control, IntListControl):
+            return control.text()
+        return control.currentText()
+
+    def set_training(self, training: bool) -> None:
+        """While training only live settings stay editable; the others say why they are locked."""
+        for name, control in self.controls.items():
+            spec = PARAM_SPECS[name]
+            locked = training and not spec.live
+            control.setEnabled(not locked)
+            self.labels[name].setEnabled(not locked)
+            base = control.toolTip().split("<br><b>Locked")[0]
+            control.setToolTip(base + ("<br><b>Locked while training:</b> stop training to change this." if locked else ""))
+        self.preset_box.setEnabled(not training)
+        self.reset_button.setEnabled(not training)
+
+    def show_error(self, error: ConfigError | str | None) -> None:
+        if not error:
+            self.message.hide()
+            return
+        self.message.setText(str(error))
+        self.message.show()

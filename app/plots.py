@@ -1,0 +1,171 @@
+"""Training curves (pyqtgraph): episode duration with its 100-episode mean, evaluation return, loss, max-Q, ε.
+
+The window feeds a `Metrics` history from events; a 20 Hz timer redraws whatever changed with `setData`, so the
+whole run stays on the plot (peak downsampling and clipping to the view keep it cheap).
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+import pyqtgraph as pg
+from pyqtgraph import exporters
+
+from dqn_core.metrics import Metrics, running_mean
+
+pg.setConfigOptions(antialias=True, background="w", foreground="#202124")
+
+REDRAW_MS = 50
+
+
+class PlotsPanel(QWidget):
+    """Five linked plots over episodes or steps, with a labelled marker at every live hyperparameter change."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.metrics = Metrics()
+        self.x_unit = "episode"
+        self._dirty = True
+        self._marker_count = -1
+        self.layout_widget = pg.GraphicsLayoutWidget()
+        self.plots: dict[str, pg.PlotItem] = {}
+        specs = [("duration", "Episode duration (steps)", 3), ("eval", "Greedy evaluation return", 1),
+                 ("loss", "TD loss", 1), ("q", "Mean max-Q", 1), ("epsilon", "ε (exploration)", 1)]
+        first = None
+        for row, (key, title, stretch) in enumerate(specs):
+            plot = self.layout_widget.addPlot(row=row, col=0, title=title)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setDownsampling(mode="peak", auto=True)
+            plot.setClipToView(True)
+            if first is None:
+                first = plot
+                plot.addLegend(offset=(10, 10))
+            else:
+                plot.setXLink(first)
+            self.layout_widget.ci.layout.setRowStretchFactor(row, stretch)
+            self.plots[key] = plot
+        self.curves = {
+            "duration": self.plots["duration"].plot(pen=pg.mkPen("#8ab4f8", width=1), name="duration"),
+            "mean100": self.plots["duration"].plot(pen=pg.mkPen("#d93025", width=2.5), name="100-episode mean"),
+            "eval": self.plots["eval"].plot(pen=pg.mkPen("#188038", width=2), symbol="o", symbolSize=5,
+                                            symbolBrush="#188038"),
+            "loss": self.plots["loss"].plot(pen=pg.mkPen("#a142f4", width=1)),
+            "q": self.plots["q"].plot(pen=pg.mkPen("#e37400", width=1.5)),
+            "epsilon": self.plots["epsilon"].plot(pen=pg.mkPen("#5f6368", width=1.5)),
+        }
+        self.markers: list[pg.InfiniteLine] = []
+        self.unit_box = QComboBox()
+        self.unit_box.addItems(["episode", "step"])
+        self.unit_box.setToolTip("x axis of every plot")
+        self.unit_box.currentTextChanged.connect(self.set_x_unit)
+        self.summary = QLabel("No episodes yet")
+        bar = QHBoxLayout()
+        bar.addWidget(self.summary, 1)
+        bar.addWidget(QLabel("x axis"))
+        bar.addWidget(self.unit_box)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addWidget(self.layout_widget, 1)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start(REDRAW_MS)
+
+    # ---- feeding --------------------------------------------------------------------------------------------------
+    def set_metrics(self, metrics: Metrics) -> None:
+        """Show a whole history (an opened agent); later events append to it."""
+        self.metrics = metrics
+        self._marker_count = -1
+        self._dirty = True
+        self.redraw()
+
+    def mark_dirty(self) -> None:
+        self._dirty = True
+
+    def set_x_unit(self, unit: str) -> None:
+        self.x_unit = unit
+        self.unit_box.setCurrentText(unit)
+        for plot in self.plots.values():
+            plot.setLabel("bottom", unit)
+        self._marker_count = -1
+        self._dirty = True
+        self.redraw()
+
+    # ---- drawing --------------------------------------------------------------------------------------------------
+    def _x_of_steps(self, steps: np.ndarray) -> np.ndarray:
+        """Map env steps to the chosen unit (the episode a step falls in, counting from 1)."""
+        if self.x_unit == "step":
+            return steps.astype(float)
+        ends = np.asarray(self.metrics.episodes["step"], dtype=float)
+        return np.searchsorted(ends, steps, side="left").astype(float) + 1.0
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        m = self.metrics
+        durations = np.asarray(m.episodes["duration"], dtype=float)
+        if self.x_unit == "episode":
+            x_ep = np.arange(1, len(durations) + 1, dtype=float)
+        else:
+            x_ep = np.asarray(m.episodes["step"], dtype=float)
+        self.curves["duration"].setData(x_ep, durations)
+        self.curves["mean100"].setData(x_ep, running_mean(durations))
+        steps = np.asarray(m.stats["step"], dtype=float)
+        xs = self._x_of_steps(steps)
+        for key, column in (("loss", "loss"), ("q", "q_mean"), ("epsilon", "epsilon")):
+            y = np.asarray(m.stats[column], dtype=float)
+            ok = np.isfinite(y)
+            self.curves[key].setData(xs[ok], y[ok])
+        ex = np.asarray(m.evals["step"], dtype=float)
+        ex = ex if self.x_unit == "step" else np.asarray(m.evals["episode"], dtype=float)
+        self.curves["eval"].setData(ex, np.asarray(m.evals["mean_return"], dtype=float))
+        if len(m.changes) != self._marker_count:
+            self._draw_markers()
+        if len(durations):
+            last100 = durations[-100:].mean()
+            best = f" · best eval {max(m.evals['mean_return']):g}" if m.evals["mean_return"] else ""
+            self.summary.setText(f"{len(durations)} episodes · last {durations[-1]:g} · 100-episode mean "
+                                 f"{last100:.1f}{best}")
+        else:
+            self.summary.setText("No episodes yet")
+
+    def _draw_markers(self) -> None:
+        for line in self.markers:
+            line.getViewBox() and line.getViewBox().removeItem(line)
+        self.markers.clear()
+        for change in self.metrics.changes:
+            x = float(self._x_of_steps(np.array([change["step"]]))[0])
+            text = f"{change['field']} {_short(change['old'])}→{_short(change['new'])}"
+            for key, plot in self.plots.items():
+                line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen("#f29900", width=1, style=Qt.PenStyle.DashLine),
+                                       label=text if key == "duration" else None,
+                                       labelOpts={"position": 0.92, "color": "#b06000", "rotateAxis": (1, 0),
+                                                  "anchors": [(0, 0), (0, 0)]})
+                line.setToolTip(f"step {change['step']}: {text}")
+                plot.addItem(line, ignoreBounds=True)
+                self.markers.append(line)
+        self._marker_count = len(self.metrics.changes)
+
+    def marker_labels(self) -> list[str]:
+        return [m.label.toPlainText() for m in self.markers if getattr(m, "label", None) is not None]
+
+    # ---- export ---------------------------------------------------------------------------------------------------
+    def export_image(self, path: str) -> None:
+        """PNG (or any raster suffix) or SVG of all plots, as shown."""
+        self._dirty = True
+        self.redraw()
+        scene = self.layout_widget.scene()
+        if path.lower().endswith(".svg"):
+            exporters.SVGExporter(scene).export(path)
+        else:
+            exporter = exporters.ImageExporter(scene)
+            exporter.parameters()["width"] = max(1200, int(self.layout_widget.width()))
+            exporter.export(path)
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,254 @@
+"""The File and Help menus' work: new/open/save agents, presets, exports, About, and the unsaved-work prompt.
+
+A mixin of MainWindow. Every failure shows a dialog naming the file and the problem, and changes nothing else.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from dqn_core import __version__
+from dqn_core.checkpoint import AgentFileError, load_agent
+from dqn_core.checkpoint import save_agent as write_agent_file
+from dqn_core.config import PARAM_SPECS, ConfigError, TrainConfig, load_config_file, save_config_file
+from dqn_core.metrics import Metrics
+from dqn_core.presets import load_preset
+
+from .worker import worker_threads
+
+AGENT_FILTER = "DQN Studio agents (*.dqn);;All files (*)"
+CONFIG_FILTER = "Configs (*.toml *.json);;All files (*)"
+
+
+def user_preset_dir() -> Path:
+    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)) / "presets"
+
+
+def copy_metrics(metrics: Metrics) -> Metrics:
+    """The window's own copy: the trainer's lists keep changing in the worker thread."""
+    return Metrics.from_arrays(metrics.arrays(), [dict(c) for c in metrics.changes])
+
+
+class AgentFileActions:
+    """File-menu behaviour for MainWindow."""
+
+    # ---- messages --------------------------------------------------------------------------------------------------
+    def _error(self, title: str, text: str) -> None:
+        QMessageBox.critical(self, title, text)
+
+    def _ask_unsaved(self, doing: str) -> bool:
+        """Save / Discard / Cancel when the agent has unsaved training; True means go on."""
+        if not self.dirty or self.trainer is None:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved agent",
+            f"The agent has {self.trainer.step:,} training steps that are not saved. Save it before {doing}?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Cancel:
+            return False
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_agent()
+        return True
+
+    # ---- agents ------------------------------------------------------------------------------------------------------
+    def new_agent(self) -> bool:
+        """Forget the current agent (after asking); the next Start builds one from the current settings."""
+        self._join_session()
+        if not self._ask_unsaved("starting a new agent"):
+            return False
+        self.trainer = None
+        self.path = None
+        self.dirty = False
+        self.history = Metrics()
+        self.plots.set_metrics(self.history)
+        self.statusBar().showMessage("New agent: press Start (F5) to train it", 5000)
+        self._update_state()
+        return True
+
+    def open_agent_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Agent", self._last_dir(), AGENT_FILTER)
+        if path:
+            self.open_agent(path)
+
+    def open_agent(self, path: str) -> bool:
+        """Load an agent file; on any problem show it and keep the current agent, config and plots."""
+        self._join_session()
+        if not self._ask_unsaved("opening another agent"):
+            return False
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            trainer = load_agent(path, auto_threads=worker_threads())
+        except AgentFileError as exc:
+            QApplication.restoreOverrideCursor()
+            self._error("Cannot open agent", str(exc))
+            if not Path(path).exists():
+                self.settings.setValue("recent_files", [p for p in self.recent_files() if p != str(Path(path).resolve())])
+            return False
+        QApplication.restoreOverrideCursor()
+        self.trainer = trainer
+        self.config = trainer.config
+        self.path = path
+        self.dirty = False
+        self.panel.set_config(self.config)
+        self.panel.show_error(None)
+        self.history = copy_metrics(trainer.metrics)
+        self.plots.set_metrics(self.history)
+        self.device_text = trainer.device_name
+        self._remember(path)
+        self.statusBar().showMessage(f"Opened {path}: {trainer.step:,} steps, {trainer.episode:,} episodes", 5000)
+        self._update_state()
+        return True
+
+    def save_agent(self) -> bool:
+        if self.trainer is None:
+            return False
+        if not self.path:
+            return self.save_agent_as()
+        return self._save_to(self.path)
+
+    def save_agent_as(self) -> bool:
+        if self.trainer is None:
+            return False
+        start = self.path or str(Path(self._last_dir()) / f"{self.config.env_id}-{self.trainer.step}.dqn")
+        path, _ = QFileDialog.getSaveFileName(self, "Save Agent As", start, AGENT_FILTER)
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += ".dqn"
+        return self._save_to(path)
+
+    def _save_to(self, path: str) -> bool:
+        include_replay = self.actions_by_name["include_replay"].isChecked()
+        if self.session is not None and self.session.running:
+            # The trainer belongs to the worker thread now: it saves at the next step boundary and answers Saved.
+            self.session.control.save(path, include_replay)
+            self.statusBar().showMessage(f"Saving {path}…")
+            return True
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            size = write_agent_file(self.trainer, path, include_replay=include_replay)
+        except (OSError, ValueError, RuntimeError) as exc:
+            QApplication.restoreOverrideCursor()
+            self._error("Cannot save agent", f"Could not save {path}: {exc}\nThe previous file, if any, is unchanged.")
+            return False
+        QApplication.restoreOverrideCursor()
+        self._saved(path, f"Saved {path} ({size / 1024:,.0f} KiB)")
+        return True
+
+    def _saved(self, path: str, message: str) -> None:
+        self.path = path
+        self.dirty = False
+        self._remember(path)
+        self.statusBar().showMessage(message, 5000)
+        self._update_state()
+
+    # ---- presets -----------------------------------------------------------------------------------------------------
+    def choose_preset(self, name: str) -> None:
+        try:
+            config = load_preset(name, [user_preset_dir()])
+        except ConfigError as exc:
+            self._error("Cannot load preset", str(exc))
+            return
+        self.preset_name = name
+        self.panel.preset_box.setCurrentText(name)
+        self._set_config(config, f"Preset {name}")
+
+    def load_preset_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load Preset", self._last_dir(), CONFIG_FILTER)
+        if not path:
+            return
+        try:
+            config = load_config_file(path)
+        except ConfigError as exc:
+            self._error("Cannot load preset", str(exc))
+            return
+        self._set_config(config, f"Loaded {path}")
+
+    def _set_config(self, config: TrainConfig, message: str) -> None:
+        self.config = config
+        self.panel.set_config(config)
+        self.panel.show_error(None)
+        pending = self._pending_new_agent()
+        note = f"; {', '.join(pending)} take effect with a new agent" if pending else ""
+        self.statusBar().showMessage(message + note, 6000)
+        self._update_state()
+
+    def save_preset_dialog(self) -> None:
+        folder = user_preset_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path, _ = QFileDialog.getSaveFileName(self, "Save Config as Preset", str(folder / "my-preset.toml"),
+                                              CONFIG_FILTER)
+        if not path:
+            return
+        if not Path(path).suffix:
+            path += ".toml"
+        try:
+            save_config_file(self.config, path, name=Path(path).stem, description="Saved from DQN Studio")
+        except OSError as exc:
+            self._error("Cannot save preset", f"Could not write {path}: {exc}")
+            return
+        self.panel.set_presets(self._preset_names())
+        self.statusBar().showMessage(f"Saved preset {path}", 5000)
+
+    # ---- exports -----------------------------------------------------------------------------------------------------
+    def export_plots(self, kind: str) -> None:
+        filters = {"png": "PNG images (*.png)", "svg": "SVG drawings (*.svg)"}
+        path, _ = QFileDialog.getSaveFileName(self, f"Export Plots as {kind.upper()}",
+                                              str(Path(self._last_dir()) / f"dqn-plots.{kind}"), filters[kind])
+        if not path:
+            return
+        if not path.lower().endswith(f".{kind}"):
+            path += f".{kind}"
+        # Export beside the target and rename over it, so a failure leaves an existing file intact.
+        fd, tmp = tempfile.mkstemp(suffix=f".{kind}", dir=str(Path(path).resolve().parent))
+        os.close(fd)
+        try:
+            self.plots.export_image(tmp)
+            os.replace(tmp, path)
+        except Exception as exc:  # pyqtgraph's exporters raise a variety of errors
+            Path(tmp).unlink(missing_ok=True)
+            self._error("Cannot export plots", f"Could not write {path}: {exc}")
+            return
+        self.statusBar().showMessage(f"Exported {path}", 5000)
+
+    def export_metrics(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export Metrics as CSV",
+                                              str(Path(self._last_dir()) / "dqn-metrics.csv"), "CSV files (*.csv)")
+        if not path:
+            return
+        try:
+            self.history.write_csv(path)
+        except OSError as exc:
+            self._error("Cannot export metrics", f"Could not write {path}: {exc}")
+            return
+        self.statusBar().showMessage(f"Exported {len(self.history.episodes['step'])} episodes to {path}", 5000)
+
+    # ---- help --------------------------------------------------------------------------------------------------------
+    def show_about(self) -> None:
+        import gymnasium
+        import numpy
+        import PySide6
+        import pyqtgraph
+        import torch
+
+        if torch.cuda.is_available():
+            device = f"CUDA: {torch.cuda.get_device_name(0)}"
+        else:
+            device = f"CPU ({os.cpu_count()} cores; training uses {worker_threads()} torch thread(s) under the window)"
+        QMessageBox.about(self, "About DQN Studio", (
+            f"<h3>DQN Studio {__version__}</h3><p>Train a Deep Q-Network and watch it learn.</p>"
+            f"<p>Device: {device}</p><p>Python {platform.python_version()} · torch {torch.__version__} · "
+            f"gymnasium {gymnasium.__version__} · PySide6 {PySide6.__version__} · pyqtgraph {pyqtgraph.__version__} · "
+            f"numpy {numpy.__version__}</p>"))
+
+    def _pending_new_agent(self) -> list[str]:
+        """Non-live settings that differ from the current agent's: they take effect with a new agent."""
+        if self.trainer is None:
+            return []
+        return [n for n in self.trainer.config.diff(self.config) if not PARAM_SPECS[n].live]

@@ -1,0 +1,257 @@
+"""The Training menu's work: start, pause, step, stop, watch; live edits; and showing what the engine reports.
+
+A mixin of MainWindow. The trainer runs in a TrainingSession's thread; this side only sends requests through the
+session's Control and draws the events that come back.
+"""
+from __future__ import annotations
+
+import time
+
+from PySide6.QtWidgets import QMessageBox
+
+from dqn_core import events as ev
+from dqn_core.config import PARAM_SPECS, ConfigError
+from dqn_core.control import Control
+from dqn_core.metrics import Metrics
+
+from .worker import AgentReady, TrainingSession, worker_threads
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+class TrainingActions:
+    """Training-menu behaviour for MainWindow."""
+
+    # ---- commands ----------------------------------------------------------------------------------------------------
+    def start_training(self, paused: bool = False, steps: int = 0) -> None:
+        """Start (or resume) training; builds a new agent first when there is none or its settings changed."""
+        if self.session is not None and self.session.running:
+            if self.mode == "train" and not paused:
+                self.session.control.resume()
+            return
+        pending = self._pending_new_agent()
+        if pending:
+            answer = QMessageBox.question(
+                self, "New agent needed",
+                f"These settings only apply to a new agent: {', '.join(pending)}.\n"
+                "Start a new agent with them? (Cancel keeps the current agent and its settings.)",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
+            if answer != QMessageBox.StandardButton.Yes or not self.new_agent():
+                return
+        control = Control(display_every=self.env_view.display_every())
+        if paused:
+            control.step(steps) if steps else control.pause()
+        trainer, config = self.trainer, self.config
+
+        def job(control: Control):
+            agent = trainer
+            if agent is None:
+                from dqn_core.trainer import Trainer
+                try:
+                    agent = Trainer(config, auto_threads=worker_threads())
+                except Exception as exc:   # bad env id, memory, ... : report it as a failure event
+                    yield ev.Failed(f"Could not create the agent: {exc}", 0)
+                    return
+                yield AgentReady(agent)
+            yield from agent.run(control)
+
+        if self.trainer is None:
+            self.history = Metrics()
+            self.plots.set_metrics(self.history)
+        self._start_session(job, control, "train")
+
+    def watch_agent(self) -> None:
+        if self.trainer is None or (self.session is not None and self.session.running):
+            return
+        trainer = self.trainer
+        self._start_session(lambda control: trainer.watch(control), Control(display_every=1), "watch")
+
+    def pause_training(self) -> None:
+        if self.session is not None and self.session.running:
+            self.session.control.pause()
+
+    def step_training(self, count: int) -> None:
+        """One step (or, with EPISODE, the rest of the episode), then pause; starts a paused run when idle."""
+        if self.session is not None and self.session.running:
+            self.session.control.step(count)
+        else:
+            self.start_training(paused=True, steps=count)
+
+    def stop_training(self) -> None:
+        if self.session is not None:
+            self.session.stop()
+
+    # ---- the session -------------------------------------------------------------------------------------------------
+    def _start_session(self, job, control: Control, mode: str) -> None:
+        self.env_view.configure(self.config.env_id, self.config.obs == "pixels" and self.config.frame_op == "difference")
+        session = TrainingSession(job, control, self)
+        session.event.connect(self._on_event)
+        session.failed.connect(self._on_failed)
+        session.finished.connect(self._on_session_finished)
+        self.session = session
+        self.mode = mode
+        self.paused = control.paused
+        self._run_started = time.perf_counter()
+        session.start()
+        self._update_state()
+
+    def _join_session(self) -> None:
+        """Stop a running session and wait for its thread (used before New, Open and Quit)."""
+        if self.session is not None:
+            self.session.join()
+            from PySide6.QtCore import QCoreApplication
+            QCoreApplication.processEvents()      # deliver its last events (Finished, Saved) before going on
+            self._on_session_finished()
+
+    def _on_session_finished(self) -> None:
+        if self.session is None:
+            return
+        self.session.deleteLater()
+        self.session = None
+        self.mode = "idle"
+        self.paused = False
+        self._update_state()
+
+    def _on_failed(self, message: str) -> None:
+        self._error("Training failed", message)
+
+    # ---- events --------------------------------------------------------------------------------------------------
+    def _on_event(self, event) -> None:
+        if isinstance(event, AgentReady):
+            self.trainer = event.trainer
+            self.history = Metrics()
+            self.plots.set_metrics(self.history)
+            self.path = None
+        elif isinstance(event, ev.StepStats):
+            stats = self.history.stats
+            for column, values in (("step", event.steps), ("loss", event.loss), ("q_mean", event.q_mean),
+                                   ("epsilon", event.epsilon), ("grad_norm", event.grad_norm)):
+                stats[column].extend(values.tolist() if column != "step" else values.astype(int).tolist())
+            self.plots.mark_dirty()
+            self._update_status(event)
+        elif isinstance(event, ev.Frame):
+            self.env_view.show_frame(event)
+        else:
+            self._show_event(event)
+
+    def _show_event(self, event) -> None:
+        if isinstance(event, ev.EpisodeEnd):
+            if event.greedy:
+                self.statusBar().showMessage(f"Greedy episode {event.episode}: return {event.total_return:g}", 4000)
+                return
+            self.history.add_episode(event.step, event.duration, event.total_return, event.wall_seconds)
+            self.dirty = True
+            self.plots.mark_dirty()
+            self._update_state()
+        elif isinstance(event, ev.EvalResult):
+            self.history.add_eval(event.step, event.episode, event.mean_return, event.std_return)
+            self.plots.mark_dirty()
+            solved = " — solved!" if event.solved else ""
+            self.statusBar().showMessage(f"Greedy evaluation at step {event.step:,}: {event.mean_return:.1f} ± "
+                                         f"{event.std_return:.1f}{solved}", 8000)
+        elif isinstance(event, ev.ConfigApplied):
+            for name, (old, new) in event.changes.items():
+                self.history.add_change(event.step, event.episode, name, old, new)
+            # Keep settings still pending elsewhere in the panel; show what the trainer confirmed.
+            self.config = self.config.replace(**{n: getattr(event.config, n) for n in event.changes})
+            for name in event.changes:
+                self.panel.set_value(name, getattr(event.config, name))
+            for name in event.rejected:
+                self.panel.set_value(name, getattr(event.config, name))
+            self.panel.show_error("; ".join(event.rejected.values()) if event.rejected else None)
+            self.plots.mark_dirty()
+        elif isinstance(event, ev.Started):
+            self.device_text = event.device
+            self._update_state()
+        elif isinstance(event, ev.StateChanged):
+            self.paused = event.state == "paused"
+            self._update_state()
+        elif isinstance(event, ev.Saved):
+            if event.ok:
+                self._saved(event.path, event.message)
+            else:
+                self._error("Cannot save agent", event.message + "\nThe previous file, if any, is unchanged.")
+        elif isinstance(event, ev.Failed):
+            self._error("Training stopped", event.message)
+        elif isinstance(event, ev.Finished):
+            if event.reason == "solved":
+                self.statusBar().showMessage(f"Solved at step {event.summary['solved_at_step']:,}", 10000)
+
+    # ---- live edits ------------------------------------------------------------------------------------------------
+    def _on_edit(self, name: str, value) -> None:
+        """A control changed: validate, then send to the running trainer (live settings) or keep for the next start."""
+        try:
+            new = self.config.replace(**{name: value})
+            if new.replay_capacity < new.batch_size:
+                raise ConfigError(name, getattr(new, name), f"batch_size ({new.batch_size}) must not exceed "
+                                  f"replay_capacity ({new.replay_capacity})")
+        except ConfigError as exc:
+            self.panel.show_error(exc)
+            self.panel.set_value(name, getattr(self.config, name))
+            return
+        self.panel.show_error(None)
+        live = PARAM_SPECS[name].live
+        if self.session is not None and self.session.running and self.mode == "train":
+            if live:
+                self.session.control.patch({name: getattr(new, name)})   # answered by ConfigApplied
+            return
+        self.config = new
+        if self.trainer is not None and live:
+            applied = self.trainer.apply_patch({name: getattr(new, name)})
+            for field, (old, val) in applied.changes.items():
+                self.history.add_change(applied.step, applied.episode, field, old, val)
+            self.plots.mark_dirty()
+            if applied.changes:
+                self.dirty = self.dirty or self.trainer.step > 0
+        elif self._pending_new_agent():
+            self.statusBar().showMessage(f"{PARAM_SPECS[name].label} takes effect with a new agent (Start asks)", 6000)
+        self._update_state()
+
+    def _on_display_rate(self, every: int) -> None:
+        if self.session is not None:
+            self.session.control.set_display(every)
+
+    # ---- what the user sees ----------------------------------------------------------------------------------------
+    def _update_state(self) -> None:
+        running = self.session is not None and self.session.running
+        training = running and self.mode == "train"
+        a = self.actions_by_name
+        a["start"].setEnabled(not running or (training and self.paused))
+        a["start"].setText("Resume" if training and self.paused else ("Start" if self.trainer is None else "Start / Resume"))
+        a["pause"].setEnabled(training and not self.paused)
+        a["step"].setEnabled(not running or (training and self.paused))
+        a["step_episode"].setEnabled(not running or (training and self.paused))
+        a["stop"].setEnabled(running)
+        a["watch"].setEnabled(not running and self.trainer is not None)
+        a["save"].setEnabled(self.trainer is not None and self.mode != "watch")
+        a["save_as"].setEnabled(self.trainer is not None and self.mode != "watch")
+        for key in ("new", "open", "load_preset"):
+            a[key].setEnabled(True)
+        self.panel.set_training(training)
+        self.panel.setEnabled(self.mode != "watch")
+        name = self.path.rsplit("/", 1)[-1] if self.path else ("untitled agent" if self.trainer else "no agent yet")
+        state = {"train": " — paused" if self.paused else " — training", "watch": " — watching"}.get(self.mode, "")
+        self.setWindowTitle(f"DQN Studio — {name}{'*' if self.dirty else ''}{state}")
+        if self.trainer is not None and not running:
+            self._update_status(None)
+        self.status_labels["device"].setText(self.device_text or "device: chosen at start")
+
+    def _update_status(self, stats: ev.StepStats | None) -> None:
+        t = self.trainer
+        if stats is None and t is None:
+            return
+        step = stats.step if stats else t.step
+        episodes = stats.episode if stats else t.episode
+        fill = stats.replay_size if stats else len(t.replay)
+        capacity = stats.replay_capacity if stats else t.replay.capacity
+        elapsed = stats.elapsed_seconds if stats else t.wall_seconds
+        labels = self.status_labels
+        labels["rate"].setText(f"{stats.steps_per_second:,.0f} steps/s" if stats else "idle")
+        labels["steps"].setText(f"steps {step:,}")
+        labels["episodes"].setText(f"episodes {episodes:,}")
+        labels["replay"].setText(f"replay {fill:,}/{capacity:,} ({100 * fill / max(capacity, 1):.0f}%)")
+        labels["elapsed"].setText(f"trained {_clock(elapsed)}")

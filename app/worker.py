@@ -1,0 +1,97 @@
+"""The only bridge between Qt and the engine: a QThread running one trainer generator through a worker object.
+
+The worker thread has no running event loop, so requests (pause, step, stop, patches, saves) go through the engine's
+thread-safe `Control`, never through queued slots. Events come back to the GUI thread as a queued signal.
+"""
+from __future__ import annotations
+
+import traceback
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from dqn_core.control import Control
+from dqn_core.device import cpu_count
+
+
+def worker_threads() -> int:
+    """Torch threads for training under a window: leave the GUI a core (two busy threads on two cores stall torch)."""
+    return max(1, cpu_count() - 1)
+
+
+class TrainingWorker(QObject):
+    """Runs `job(control)` — a generator of engine events — and forwards each event."""
+
+    event = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, job: Callable[[Control], Any], control: Control) -> None:
+        super().__init__()
+        self._job = job
+        self._control = control
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            for item in self._job(self._control):
+                self.event.emit(item)
+        except Exception as exc:  # the engine reports its own failures as events; this is the last resort
+            traceback.print_exc()
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+        finally:
+            self.finished.emit()
+
+
+class TrainingSession(QObject):
+    """One background run (training or watching). `stop()` asks it to end; `join()` waits for its thread."""
+
+    event = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, job: Callable[[Control], Any], control: Control, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.control = control
+        self.thread = QThread()
+        self.thread.setObjectName("dqn-training")
+        self.worker = TrainingWorker(job, control)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.event.connect(self.event)
+        self.worker.failed.connect(self.failed)
+        # Direct: quit() from the worker thread itself. Queued, it would wait for the GUI thread's event loop, which
+        # is blocked in join()'s wait() when the window closes: a deadlock until the timeout.
+        self.worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        self.thread.finished.connect(self._on_thread_finished)
+        self._running = False
+
+    def start(self) -> None:
+        self._running = True
+        self.thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    def join(self, timeout_ms: int = 30_000) -> bool:
+        """Stop and wait for the thread; True when it ended. Never terminates a thread."""
+        self.control.stop()
+        if self.thread.isRunning():
+            return self.thread.wait(timeout_ms)
+        return True
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        self._running = False
+        self.finished.emit()
+
+
+class AgentReady:
+    """First item of a job that built a new agent in the worker thread: hands the GUI its reference."""
+
+    def __init__(self, trainer: Any) -> None:
+        self.trainer = trainer

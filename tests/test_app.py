@@ -1,0 +1,299 @@
+"""The real window, driven as a user would: menus, toolbar actions, sliders, dialogs (patched), real threads."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from dqn_core.presets import list_presets, load_preset
+
+WAIT = 30_000
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    """Each test gets empty QSettings and its own user data folder."""
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    yield
+
+
+@pytest.fixture
+def dialogs(monkeypatch):
+    """Records error dialogs and answers questions without showing anything."""
+    record = {"critical": [], "question": [], "answer": QMessageBox.StandardButton.Discard}
+
+    def critical(parent, title, text, *args, **kwargs):
+        record["critical"].append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    def question(parent, title, text, *args, **kwargs):
+        record["question"].append((title, text))
+        return record["answer"]
+
+    monkeypatch.setattr(QMessageBox, "critical", critical)
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return record
+
+
+@pytest.fixture
+def make_window(qtbot, dialogs):
+    from app.main_window import MainWindow
+
+    windows = []
+
+    def make(preset: str | None = "tutorial-state", **changes):
+        window = MainWindow()
+        qtbot.addWidget(window)
+        window.show()
+        if preset:
+            window.choose_preset(preset)
+        if changes:
+            window._set_config(window.config.replace(**changes), "test")
+            window.panel.set_config(window.config)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.dirty = False
+        window.close()
+        assert window.session is None
+
+
+def trained_steps(window) -> int:
+    return window.trainer.step if window.trainer is not None else 0
+
+
+def test_start_training_updates_curve_env_view_and_status(make_window, qtbot):
+    w = make_window(device="cpu")
+    w.actions_by_name["start"].trigger()
+    qtbot.waitUntil(lambda: len(w.history.episodes["step"]) >= 5 and w.env_view.frames_shown >= 5, timeout=WAIT)
+    w.plots.redraw()
+    x, y = w.plots.curves["duration"].getData()
+    assert len(x) >= 5 and y[0] == w.history.episodes["duration"][0]
+    assert len(w.plots.curves["mean100"].getData()[0]) == len(x)
+    assert w.env_view.screen.pixmap() is not None and not w.env_view.screen.pixmap().isNull()
+    assert "episode" in w.env_view.screen.overlay and "ε" in w.env_view.screen.overlay
+    assert w.env_view.bars.values is not None and len(w.env_view.bars.values) == 2
+    assert w.status_labels["device"].text().startswith("cpu")
+    assert "steps/s" in w.status_labels["rate"].text()
+    assert "training" in w.windowTitle()
+
+
+def test_pixel_view_shows_every_stacked_frame(make_window, qtbot):
+    w = make_window("pixels", device="cpu", learning_starts=200, replay_capacity=2000, frame_stack=3)
+    w.start_training()
+    qtbot.waitUntil(lambda: w.env_view.frames_shown >= 3, timeout=WAIT)
+    assert len(w.env_view.input_views) == 3
+    assert all(v.pixmap() is not None for v in w.env_view.input_views)
+
+
+def test_lr_slider_during_training_changes_optimizer_and_marks_the_plot(make_window, qtbot):
+    w = make_window()
+    w.start_training()
+    qtbot.waitUntil(lambda: trained_steps(w) > 50, timeout=WAIT)
+    control = w.panel.controls["lr"]
+    assert control.isEnabled() and not w.panel.controls["replay_capacity"].isEnabled()
+    assert "Locked while training" in w.panel.controls["replay_capacity"].toolTip()
+    control.slider.setValue(control.slider.value() + 100)          # a click on the slider's track
+    wanted = control.value()
+    assert wanted != pytest.approx(1e-4)
+    qtbot.waitUntil(lambda: w.trainer.agent.optimizer.param_groups[0]["lr"] == pytest.approx(wanted), timeout=WAIT)
+    qtbot.waitUntil(lambda: w.config.lr == pytest.approx(wanted), timeout=WAIT)
+    w.plots.redraw()
+    assert any(label.startswith("lr 0.0001→") for label in w.plots.marker_labels())
+
+
+def test_pause_step_resume(make_window, qtbot):
+    w = make_window()
+    w.actions_by_name["start"].trigger()
+    qtbot.waitUntil(lambda: trained_steps(w) > 20, timeout=WAIT)
+    w.actions_by_name["pause"].trigger()
+    qtbot.waitUntil(lambda: w.paused, timeout=WAIT)
+    assert "paused" in w.windowTitle() and w.actions_by_name["start"].text() == "Resume"
+    before = trained_steps(w)
+    qtbot.wait(300)
+    assert trained_steps(w) == before
+    w.actions_by_name["step"].trigger()
+    qtbot.waitUntil(lambda: trained_steps(w) == before + 1, timeout=WAIT)
+    episodes = w.trainer.episode
+    w.actions_by_name["step_episode"].trigger()
+    qtbot.waitUntil(lambda: w.trainer.episode == episodes + 1, timeout=WAIT)
+    qtbot.wait(200)
+    assert w.trainer.episode == episodes + 1 and w.paused
+    w.actions_by_name["start"].trigger()
+    qtbot.waitUntil(lambda: not w.paused and trained_steps(w) > before + 100, timeout=WAIT)
+    w.actions_by_name["stop"].trigger()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+
+
+def test_save_through_menu_while_training_and_load_in_fresh_window(make_window, qtbot, tmp_path, monkeypatch):
+    w = make_window(eval_every=3, eval_episodes=2)
+    path = str(tmp_path / "mine.dqn")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (path, ""))
+    w.start_training()
+    qtbot.waitUntil(lambda: len(w.history.episodes["step"]) >= 4, timeout=WAIT)
+    w.actions_by_name["save"].trigger()                               # while training: saved at a step boundary
+    qtbot.waitUntil(lambda: w.path == path and not w.dirty, timeout=WAIT)
+    w.actions_by_name["stop"].trigger()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    w.actions_by_name["save"].trigger()                               # idle: saved directly
+    assert not w.dirty
+    fresh = make_window(preset="seed-pixels")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (path, ""))
+    fresh.actions_by_name["open"].trigger()
+    assert fresh.config == w.config
+    assert (fresh.trainer.step, fresh.trainer.episode) == (w.trainer.step, w.trainer.episode)
+    assert fresh.history.episodes == w.history.episodes
+    assert fresh.history.evals == w.history.evals
+    fresh.plots.redraw()
+    assert len(fresh.plots.curves["duration"].getData()[0]) == len(w.history.episodes["step"])
+    assert fresh.panel.value("lr") == pytest.approx(w.config.lr)
+    assert str(tmp_path / "mine.dqn") in fresh.recent_files()
+    fresh.actions_by_name["start"].trigger()                          # ready to continue training
+    qtbot.waitUntil(lambda: fresh.trainer.step > w.trainer.step + 10, timeout=WAIT)
+
+
+def test_close_while_training_exits_cleanly(make_window, qtbot, dialogs):
+    w = make_window()
+    w.start_training()
+    qtbot.waitUntil(lambda: trained_steps(w) > 100, timeout=WAIT)
+    session = w.session
+    dialogs["answer"] = QMessageBox.StandardButton.Discard
+    assert w.close()
+    assert not session.thread.isRunning() and w.session is None
+    assert dialogs["question"] and "not saved" in dialogs["question"][0][1]
+
+
+def test_unsaved_prompt_cancel_keeps_the_agent(make_window, qtbot, dialogs):
+    w = make_window()
+    w.start_training()
+    qtbot.waitUntil(lambda: trained_steps(w) > 100, timeout=WAIT)
+    trainer = w.trainer
+    dialogs["answer"] = QMessageBox.StandardButton.Cancel
+    w.actions_by_name["new"].trigger()
+    assert w.trainer is trainer and w.dirty
+    dialogs["answer"] = QMessageBox.StandardButton.Discard
+    w.actions_by_name["new"].trigger()
+    assert w.trainer is None and not w.dirty
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04garbage", b"not an agent at all"])
+def test_corrupt_file_shows_error_and_changes_nothing(make_window, qtbot, tmp_path, monkeypatch, dialogs, content):
+    w = make_window()
+    w.start_training()
+    qtbot.waitUntil(lambda: len(w.history.episodes["step"]) >= 3, timeout=WAIT)
+    w.stop_training()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    trainer, config, episodes = w.trainer, w.config, list(w.history.episodes["step"])
+    bad = tmp_path / "broken.dqn"
+    bad.write_bytes(content)
+    w.dirty = False
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    w.actions_by_name["open"].trigger()
+    assert dialogs["critical"] and str(bad) in dialogs["critical"][-1][1]
+    assert w.trainer is trainer and w.config == config and w.history.episodes["step"] == episodes
+
+
+def test_presets_load_into_the_panel(make_window):
+    w = make_window(preset=None)
+    assert w.config == load_preset("seed-pixels")                    # the first time: the lecture's preset
+    for name in list_presets():
+        w.panel.preset_box.setCurrentText(name)
+        w.panel.presetChosen.emit(name)
+        want = load_preset(name)
+        assert w.config == want
+        assert w.panel.value("batch_size") == want.batch_size and w.panel.value("obs") == want.obs
+        assert w.panel.value("lr") == pytest.approx(want.lr)
+
+
+def test_bad_preset_file_is_refused_with_the_range(make_window, tmp_path, monkeypatch, dialogs):
+    w = make_window()
+    before = w.config
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[config]\nlr = 7.0\n")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    w.actions_by_name["load_preset"].trigger()
+    title, text = dialogs["critical"][-1]
+    assert "lr = 7.0 is invalid: a number in [1e-06, 1]" in text and "bad.toml" in text
+    assert w.config == before
+
+
+def test_invalid_combination_typed_in_a_spin_box_is_refused(make_window):
+    w = make_window()
+    spin = w.panel.controls["batch_size"].spin
+    assert spin.maximum() == 4096                                    # the spin box itself holds the range
+    spin.setValue(4096)                                              # > replay_capacity 10000? no: allowed
+    assert w.config.batch_size == 4096
+    w.panel.controls["replay_capacity"].spin.setValue(1000)          # now smaller than a batch: refused
+    assert w.config.replay_capacity == 10000 and w.panel.value("replay_capacity") == 10000
+    assert "must not exceed" in w.panel.message.text() and w.panel.message.isVisibleTo(w.panel)
+
+
+def test_engine_failure_shows_dialog_and_app_stays_usable(make_window, qtbot, dialogs):
+    import torch
+
+    w = make_window(grad_clip_mode="none", loss="mse", learning_starts=32, batch_size=32)
+    w.step_training(1)                                               # builds the agent, takes one step, pauses
+    qtbot.waitUntil(lambda: w.trainer is not None and w.paused, timeout=WAIT)
+    w.stop_training()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    with torch.no_grad():                                            # weights so large the loss overflows
+        for p in w.trainer.agent.q_net.parameters():
+            p.mul_(1e30)
+    w.start_training()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    assert dialogs["critical"] and "non-finite" in dialogs["critical"][-1][1]
+    assert all(np.isfinite(p.detach().numpy()).all() for p in w.trainer.agent.q_net.parameters())
+    w.panel.controls["lr"].spin.setValue(0.001)                      # still usable: fix the setting and go on
+    assert w.trainer.agent.lr == pytest.approx(0.001)
+
+
+def test_watch_greedy_agent_plays_without_training(make_window, qtbot):
+    w = make_window()
+    w.start_training()
+    qtbot.waitUntil(lambda: trained_steps(w) > 200, timeout=WAIT)
+    w.stop_training()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    steps, shown = w.trainer.step, w.env_view.frames_shown
+    w.actions_by_name["watch"].trigger()
+    qtbot.waitUntil(lambda: w.env_view.frames_shown > shown + 10, timeout=WAIT)
+    assert w.trainer.step == steps and "watching" in w.windowTitle() and not w.panel.isEnabled()
+    assert "greedy" in w.env_view.screen.overlay
+    w.actions_by_name["stop"].trigger()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+
+
+def test_settings_restored_next_time(make_window, qtbot):
+    w = make_window()
+    w.panel.controls["gamma"].spin.setValue(0.95)
+    w.docks["Environment"].hide()
+    w.close()
+    again = make_window(preset=None)
+    assert again.config.gamma == pytest.approx(0.95) and again.config.obs == "state"
+    assert not again.docks["Environment"].isVisible()
+
+
+def test_pyside_keeps_reference_counts_of_none_and_bools(qtbot):
+    """PySide6 6.12.0 on Python 3.11 drops a reference to None per void call and to True/False per Signal(object)
+    emit, which crashes a live app within seconds; this fails on such a release."""
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QLabel
+
+    class Emitter(QObject):
+        fired = Signal(object)
+
+    label, emitter, got = QLabel(), Emitter(), []
+    emitter.fired.connect(got.append)
+    before = (sys.getrefcount(None), sys.getrefcount(True), sys.getrefcount(False))
+    for i in range(2000):
+        label.setText("x")
+        emitter.fired.emit(i % 2 == 0)
+    got.clear()
+    after = (sys.getrefcount(None), sys.getrefcount(True), sys.getrefcount(False))
+    assert all(a >= b - 50 for a, b in zip(after, before)), (before, after)
