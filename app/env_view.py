@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+from PySide6.QtCore import QPoint, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from dqn_core.events import Frame
@@ -24,12 +24,13 @@ def action_names(env_id: str, n: int) -> list[str]:
 
 
 def to_qimage(array: np.ndarray) -> QImage:
-    """(H, W, 3) or (H, W) uint8 → QImage (copied, so the array may go)."""
+    """(H, W, 3) or (H, W) uint8 → QImage sharing the array's memory (kept alive as the image's `array`)."""
     array = np.ascontiguousarray(array)
     h, w = array.shape[:2]
-    if array.ndim == 2:
-        return QImage(array.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-    return QImage(array.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    fmt = QImage.Format.Format_Grayscale8 if array.ndim == 2 else QImage.Format.Format_RGB888
+    image = QImage(array.data, w, h, array.strides[0], fmt)
+    image.array = array          # the QImage does not own its pixels
+    return image
 
 
 def frame_to_display(frame: np.ndarray) -> np.ndarray:
@@ -41,44 +42,50 @@ def frame_to_display(frame: np.ndarray) -> np.ndarray:
     return np.repeat(np.repeat(scaled[None, :], 8, axis=0), 16, axis=1)
 
 
-class ImageView(QLabel):
-    """An image scaled to fit, aspect kept, optionally pixelated, with an optional text overlay."""
+class ImageView(QWidget):
+    """An image drawn scaled to fit (aspect kept) straight from a QImage in paintEvent, with an optional overlay.
 
-    def __init__(self, placeholder: str, smooth: bool = True, parent: QWidget | None = None) -> None:
-        super().__init__(placeholder, parent)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    Painting the QImage directly, rather than converting to a QPixmap and rescaling it smoothly for a QLabel, keeps
+    the GUI thread's share of each frame small: at 30 fps that work competes with training for the GIL.
+    """
+
+    def __init__(self, placeholder: str, smooth: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.placeholder = placeholder
+        self.smooth = smooth
+        self.image: QImage | None = None
+        self.overlay = ""
         self.setMinimumSize(120, 60)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setStyleSheet("background: #20232a; color: #9aa0a6;")
-        self.smooth = smooth
-        self._image: QImage | None = None
-        self.overlay = ""
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
     def set_image(self, image: QImage | None, overlay: str = "") -> None:
-        self._image = image
+        self.image = image
         self.overlay = overlay
-        self._redraw()
+        self.update()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().resizeEvent(event)
-        self._redraw()
+    def target_rect(self) -> QRectF:
+        if self.image is None or self.image.isNull():
+            return QRectF(self.rect())
+        scale = min(self.width() / self.image.width(), self.height() / self.image.height())
+        w, h = self.image.width() * scale, self.image.height() * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
-    def _redraw(self) -> None:
-        if self._image is None:
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#20232a"))
+        if self.image is None:
+            painter.setPen(QColor("#9aa0a6"))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             return
-        mode = Qt.TransformationMode.SmoothTransformation if self.smooth else Qt.TransformationMode.FastTransformation
-        pixmap = QPixmap.fromImage(self._image).scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, mode)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
+        painter.drawImage(self.target_rect(), self.image)
         if self.overlay:
-            painter = QPainter(pixmap)
-            font = QFont()
-            font.setPointSize(10)
-            painter.setFont(font)
-            box = painter.fontMetrics().boundingRect(self.overlay).adjusted(-6, -3, 6, 3).translated(10, 10 + 12)
+            box = painter.fontMetrics().boundingRect(self.overlay).adjusted(-6, -3, 6, 3)
+            box.moveTopLeft(QPoint(8, 8))          # the widget's corner: a narrow image would clip it
             painter.fillRect(box, QColor(0, 0, 0, 150))
             painter.setPen(QColor("white"))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.overlay)
-            painter.end()
-        self.setPixmap(pixmap)
 
 
 class QValueBars(QWidget):
@@ -101,6 +108,9 @@ class QValueBars(QWidget):
         painter.setPen(QColor("#9aa0a6"))
         if self.values is None or len(self.values) == 0:
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Q-values appear while the agent acts")
+            return
+        if not np.isfinite(self.values).all():
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Q-values are not finite (diverged)")
             return
         values = self.values
         n = len(values)
@@ -131,7 +141,7 @@ class EnvView(QWidget):
         super().__init__(parent)
         self.env_id = "CartPole-v1"
         self.difference = False
-        self.screen = ImageView("The environment appears here when training or watching starts.")
+        self.screen = ImageView("The environment appears here when training or watching starts.", smooth=True)
         self.inputs_row = QHBoxLayout()
         self.inputs_row.setSpacing(4)
         self.input_views: list[ImageView] = []
@@ -168,10 +178,7 @@ class EnvView(QWidget):
     def show_frame(self, frame: Frame) -> None:
         eps = f" · ε {frame.epsilon:.3f}" if frame.epsilon else " · greedy"
         overlay = (f"episode {frame.episode + 1} · step {frame.episode_step} · return {frame.episode_return:g}{eps}")
-        if frame.screen is not None:
-            self.screen.set_image(to_qimage(frame.screen), overlay)
-        else:
-            self.screen.setText(overlay)
+        self.screen.set_image(to_qimage(frame.screen) if frame.screen is not None else None, overlay)
         if frame.net_input.ndim == 2:                          # a state vector: its numbers say more than pixels
             self._ensure_inputs(0)
             values = ", ".join(f"{v:+.3f}" for v in frame.net_input[-1])
@@ -190,14 +197,16 @@ class EnvView(QWidget):
         for view, image, caption in zip(self.input_views, images, captions):
             view.set_image(to_qimage(image))
             view.setToolTip(caption)
-        self.input_caption.setText("What the network sees: " + " | ".join(captions))
+        caption = "What the network sees: " + " | ".join(captions)
+        if caption != self.input_caption.text():       # unchanged text: no relayout per frame
+            self.input_caption.setText(caption)
         names = action_names(self.env_id, len(frame.q_values) if frame.q_values is not None else 0)
         self.bars.set_values(frame.q_values, frame.action, names)
         self.frames_shown += 1
 
     def _ensure_inputs(self, count: int) -> None:
         while len(self.input_views) < count:
-            view = ImageView("", smooth=False)
+            view = ImageView("")
             view.setMinimumSize(60, 30)
             self.input_views.append(view)
             self.inputs_row.addWidget(view)

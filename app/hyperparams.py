@@ -48,6 +48,8 @@ class NumberControl(QWidget):
         if spec.optional:
             self.spin.setSpecialValueText("auto")
             self.spin.setMinimum(spec.minimum - (1 if self.is_int else 10 ** -self.spin.decimals()))
+        if spec.zero_label and spec.minimum == 0:
+            self.spin.setSpecialValueText(spec.zero_label)
         self.spin.setKeyboardTracking(False)          # one change when typing ends, not one per keystroke
         self.spin.setSuffix(f" {spec.unit}" if spec.unit else "")
         self.spin.setMinimumWidth(110)
@@ -264,6 +266,9 @@ class HyperparamPanel(QWidget):
 
     def set_training(self, training: bool) -> None:
         """While training only live settings stay editable; the others say why they are locked."""
+        if getattr(self, "_training", None) == training:
+            return
+        self._training = training
         for name, control in self.controls.items():
             spec = PARAM_SPECS[name]
             locked = training and not spec.live

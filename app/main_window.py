@@ -79,12 +79,13 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name.lower()}")
             dock.setWidget(widget)
+            widget.setMinimumWidth(400 if name == "Hyperparameters" else 360)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
         self.status_labels: dict[str, QLabel] = {}
         for key in ("device", "rate", "steps", "episodes", "replay", "elapsed"):
             label = QLabel()
-            label.setMinimumWidth(90)
+            label.setMinimumWidth(150 if key == "replay" else 110)   # stable widths: no relayout per update
             self.statusBar().addPermanentWidget(label)
             self.status_labels[key] = label
         self.resize(1400, 860)

@@ -144,9 +144,10 @@ class TrainingActions:
                 self.statusBar().showMessage(f"Greedy episode {event.episode}: return {event.total_return:g}", 4000)
                 return
             self.history.add_episode(event.step, event.duration, event.total_return, event.wall_seconds)
-            self.dirty = True
             self.plots.mark_dirty()
-            self._update_state()
+            if not self.dirty:
+                self.dirty = True
+                self._update_state()          # the title's "*"; not every episode: it costs the trainer time
         elif isinstance(event, ev.EvalResult):
             self.history.add_eval(event.step, event.episode, event.mean_return, event.std_return)
             self.plots.mark_dirty()
@@ -233,6 +234,7 @@ class TrainingActions:
             a[key].setEnabled(True)
         self.panel.set_training(training)
         self.panel.setEnabled(self.mode != "watch")
+        self.plots.set_busy(running)
         name = self.path.rsplit("/", 1)[-1] if self.path else ("untitled agent" if self.trainer else "no agent yet")
         state = {"train": " — paused" if self.paused else " — training", "watch": " — watching"}.get(self.mode, "")
         self.setWindowTitle(f"DQN Studio — {name}{'*' if self.dirty else ''}{state}")

@@ -46,6 +46,7 @@ class ParamSpec:
     unit: str = ""
     live: bool = False
     optional: bool = False        # None is allowed and means "automatic"
+    zero_label: str = ""          # what 0 means, where it is special ("auto", "off", …)
     suggestions: tuple[str, ...] = ()
 
     def allowed(self) -> str:
@@ -161,10 +162,10 @@ class TrainConfig:
     device: str = _p("auto", "Environment", "Device", "Where tensors live: auto picks CUDA when available, else the CPU.",
                      choices=("auto", "cpu", "cuda"))
     torch_threads: int = _p(0, "Environment", "CPU threads", "Torch intra-op threads; 0 picks automatically.",
-                            minimum=0, maximum=64, step=1, live=True)
+                            minimum=0, maximum=64, step=1, live=True, zero_label="auto")
     max_episode_steps: int = _p(0, "Environment", "Episode step limit",
                                 "Truncate episodes after this many steps; 0 keeps the environment's own limit.",
-                                minimum=0, maximum=1_000_000, step=1, unit="steps")
+                                minimum=0, maximum=1_000_000, step=1, unit="steps", zero_label="environment's own")
     # Observation (pixels only)
     pixel_renderer: str = _p("gym", "Observation", "Renderer",
                              "gym: render the full screen and shrink it (the lecture); direct: draw the small frame "
@@ -176,7 +177,7 @@ class TrainConfig:
                            minimum=8, maximum=256, step=1, unit="px")
     frame_width: int = _p(0, "Observation", "Frame width",
                           "Width of the network's input frame; 0 keeps the crop's aspect ratio.",
-                          minimum=0, maximum=512, step=1, unit="px")
+                          minimum=0, maximum=512, step=1, unit="px", zero_label="keep aspect")
     grayscale: bool = _p(False, "Observation", "Grayscale", "One luminance channel instead of RGB.")
     frame_op: str = _p("difference", "Observation", "Frame combination",
                        "difference: current minus previous screen (the lecture); stack: the last k frames as channels.",
@@ -232,7 +233,7 @@ class TrainConfig:
                               minimum=1, maximum=100_000_000, log=True, step=1, unit="transitions")
     learning_starts: int = _p(0, "Replay", "Learning starts",
                               "Transitions collected before the first update (never fewer than a batch).",
-                              minimum=0, maximum=10_000_000, step=1, unit="steps", live=True)
+                              minimum=0, maximum=10_000_000, step=1, unit="steps", live=True, zero_label="one batch")
     # Target network
     target_update: int = _p(10, "Target network", "Sync every", "Period of target-network updates.",
                             minimum=1, maximum=10_000_000, step=1, log=True, live=True)
@@ -243,7 +244,7 @@ class TrainConfig:
                     minimum=1e-4, maximum=1.0, log=True, live=True)
     # Evaluation
     eval_every: int = _p(25, "Evaluation", "Evaluate every", "Period of greedy evaluations; 0 turns them off.",
-                         minimum=0, maximum=10_000_000, step=1, live=True)
+                         minimum=0, maximum=10_000_000, step=1, live=True, zero_label="off")
     eval_unit: str = _p("episodes", "Evaluation", "Evaluation unit", "Unit of the evaluation period.",
                         choices=("steps", "episodes"), live=True)
     eval_episodes: int = _p(10, "Evaluation", "Evaluation episodes", "Greedy episodes per evaluation.",

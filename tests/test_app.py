@@ -77,7 +77,7 @@ def test_start_training_updates_curve_env_view_and_status(make_window, qtbot):
     x, y = w.plots.curves["duration"].getData()
     assert len(x) >= 5 and y[0] == w.history.episodes["duration"][0]
     assert len(w.plots.curves["mean100"].getData()[0]) == len(x)
-    assert w.env_view.screen.pixmap() is not None and not w.env_view.screen.pixmap().isNull()
+    assert w.env_view.screen.image is not None and w.env_view.screen.image.width() == 600
     assert "episode" in w.env_view.screen.overlay and "ε" in w.env_view.screen.overlay
     assert w.env_view.bars.values is not None and len(w.env_view.bars.values) == 2
     assert w.status_labels["device"].text().startswith("cpu")
@@ -90,7 +90,7 @@ def test_pixel_view_shows_every_stacked_frame(make_window, qtbot):
     w.start_training()
     qtbot.waitUntil(lambda: w.env_view.frames_shown >= 3, timeout=WAIT)
     assert len(w.env_view.input_views) == 3
-    assert all(v.pixmap() is not None for v in w.env_view.input_views)
+    assert all(v.image is not None and v.image.height() == 40 for v in w.env_view.input_views)
 
 
 def test_lr_slider_during_training_changes_optimizer_and_marks_the_plot(make_window, qtbot):
@@ -297,3 +297,22 @@ def test_pyside_keeps_reference_counts_of_none_and_bools(qtbot):
     got.clear()
     after = (sys.getrefcount(None), sys.getrefcount(True), sys.getrefcount(False))
     assert all(a >= b - 50 for a, b in zip(after, before)), (before, after)
+
+
+def test_exports_through_the_menu(make_window, qtbot, tmp_path, monkeypatch):
+    w = make_window(eval_every=2, eval_episodes=1)
+    w.start_training()
+    qtbot.waitUntil(lambda: len(w.history.episodes["step"]) >= 5, timeout=WAIT)
+    w.stop_training()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    for key, name in (("export_png", "plots.png"), ("export_svg", "plots.svg"), ("export_csv", "metrics.csv")):
+        target = tmp_path / name
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, t=target, **k: (str(t), ""))
+        w.actions_by_name[key].trigger()
+        assert target.stat().st_size > 100, key
+    assert (tmp_path / "plots.png").read_bytes()[:4] == b"\x89PNG"
+    assert b"<svg" in (tmp_path / "plots.svg").read_bytes()[:2000]
+    lines = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert lines[0].startswith("episode,step,duration") and len(lines) == len(w.history.episodes["step"]) + 1
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".png", ".svg", ".csv", ".tmp")) == \
+        ["metrics.csv", "plots.png", "plots.svg"]                       # no temporary files left behind

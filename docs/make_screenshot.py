@@ -1,0 +1,76 @@
+"""Make the README screenshot from a real run: train headless for a while, open the agent in the window, keep
+training with the display on, and grab the window mid-training.
+
+    python docs/make_screenshot.py [--preset pixels] [--headless-steps 40000] [--seconds 20] [--out docs/screenshot.png]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--preset", default="pixels")
+    parser.add_argument("--headless-steps", type=int, default=40_000)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "screenshot.png"))
+    args = parser.parse_args()
+
+    from dqn_core.checkpoint import save_agent
+    from dqn_core.control import Control
+    from dqn_core.presets import load_preset
+    from dqn_core.trainer import Trainer
+
+    folder = Path(tempfile.mkdtemp())
+    agent_path = folder / f"{args.preset}.dqn"
+    trainer = Trainer(load_preset(args.preset).replace(device="cpu"))
+    started = time.perf_counter()
+    for _ in trainer.run(Control(), max_steps=args.headless_steps):
+        pass
+    save_agent(trainer, agent_path, include_replay=True)
+    print(f"trained {trainer.step} steps headless in {time.perf_counter() - started:.0f} s; "
+          f"100-episode mean {trainer.metrics.mean100():.1f}")
+
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder / "settings"))
+    app = QApplication(sys.argv)
+    from app.main_window import MainWindow
+
+    window = MainWindow()
+    window.resize(1500, 900)
+    window.show()
+    window.open_agent(str(agent_path))
+    window.panel.controls["lr"].spin.setValue(trainer.config.lr * 0.5)   # a live change, to show its marker
+    window.start_training()
+    deadline = time.perf_counter() + args.seconds
+
+    def grab() -> None:
+        if time.perf_counter() < deadline:
+            return
+        window.plots.redraw()
+        window.grab().save(args.out)
+        print(f"saved {args.out} at step {window.trainer.step}")
+        window.dirty = False
+        window.close()
+        app.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(grab)
+    timer.start(200)
+    app.exec()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
