@@ -19,6 +19,7 @@ from .hyperparams import HyperparamPanel
 from .plots import PlotsPanel
 from .window_actions import AgentFileActions, user_preset_dir
 from .window_training import TrainingActions
+from .worker import TrainingSession
 
 FIRST_PRESET = "seed-pixels"
 AGENT_FILTER = "DQN Studio agents (*.dqn);;All files (*)"

@@ -157,8 +157,8 @@ class PlotsPanel(QWidget):
             for key, plot in self.plots.items():
                 line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen("#f29900", width=1, style=Qt.PenStyle.DashLine),
                                        label=text if key == "duration" else None,
-                                       labelOpts={"position": 0.92, "color": "#b06000", "rotateAxis": (1, 0),
-                                                  "anchors": [(0, 0), (0, 0)]})
+                                       labelOpts={"position": 0.9, "color": "#b06000", "anchors": [(1, 0), (1, 0)],
+                                                  "fill": pg.mkBrush(255, 255, 255, 200)})
                 line.setToolTip(f"step {change['step']}: {text}")
                 plot.addItem(line, ignoreBounds=True)
                 self.markers.append(line)

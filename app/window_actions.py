@@ -96,6 +96,7 @@ class AgentFileActions:
         self.path = path
         self.dirty = False
         self.panel.set_config(self.config)
+        self.panel.preset_box.setCurrentIndex(-1)       # the agent's own settings, not a preset's
         self.panel.show_error(None)
         self.history = copy_metrics(trainer.metrics)
         self.plots.set_metrics(self.history)

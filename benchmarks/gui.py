@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="pixels")
     parser.add_argument("--steps", type=int, default=4000)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median ratio is reported")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the median ratio is reported")
     args = parser.parse_args(argv)
     from dqn_core.presets import load_preset
 
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, results = [], {}
     for label, runs in samples.items():
         ratios = sorted(r[1] for r in runs)
-        median = ratios[len(ratios) // 2]
+        median = float(np.median(ratios))
         late = [x for r in runs for x in r[2]]
         p50, p99 = ((float(np.percentile(late, q)) for q in (50, 99)) if late else (float("nan"),) * 2)
         rate = float(np.median([r[0] for r in runs]))

@@ -1,9 +1,13 @@
 """The run's history: episodes, per-interval training statistics, evaluations and live config changes."""
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import numpy as np
+
+from .fileio import atomic_write_bytes
 
 EPISODE_COLUMNS = ("step", "duration", "total_return", "wall_seconds")
 STATS_COLUMNS = ("step", "loss", "q_mean", "epsilon", "grad_norm")
@@ -80,20 +84,14 @@ class Metrics:
         return m
 
     def write_csv(self, path: str) -> None:
-        """Episodes as CSV with the 100-episode means, the way the plots show them."""
-        import csv
-
-        from .fileio import atomic_writer
-
+        """Episodes as CSV with the 100-episode means, the way the plots show them (written atomically)."""
         durations = np.asarray(self.episodes["duration"], dtype=float)
         returns = np.asarray(self.episodes["total_return"], dtype=float)
         mean_d, mean_r = running_mean(durations), running_mean(returns)
-        import io
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(["episode", "step", "duration", "return", "mean100_duration", "mean100_return", "wall_seconds"])
         for i in range(len(durations)):
             writer.writerow([i + 1, self.episodes["step"][i], int(durations[i]), returns[i], round(mean_d[i], 4),
                              round(mean_r[i], 4), round(self.episodes["wall_seconds"][i], 3)])
-        with atomic_writer(path) as handle:
-            handle.write(buf.getvalue().encode("utf-8"))
+        atomic_write_bytes(path, buf.getvalue().encode("utf-8"))

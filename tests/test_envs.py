@@ -70,3 +70,15 @@ def test_same_seed_same_episode(state_config):
         env = ObservedEnv(state_config, seed=7)
         runs.append([env.reset()] + [env.step(1)[0] for _ in range(5)] + [env.reset()])
     assert all(np.array_equal(a, b) for a, b in zip(*runs))
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Acrobot-v1", "MountainCar-v0"])
+def test_fast_screen_grab_gives_gymnasiums_pixels(env_id):
+    from dqn_core.envs import gym, render_screen
+
+    env = gym.make(env_id, render_mode="rgb_array")
+    env.reset(seed=3)
+    env.step(1)
+    fast = render_screen(env)
+    assert fast.flags.c_contiguous and np.array_equal(fast, env.render())
+    assert env.unwrapped.render_mode == "rgb_array"

@@ -5,7 +5,6 @@ import threading
 import time
 
 import numpy as np
-import pytest
 import torch
 
 from dqn_core import events as ev
