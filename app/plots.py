@@ -45,7 +45,7 @@ class PlotsPanel(QWidget):
             plot.setClipToView(True)
             if first is None:
                 first = plot
-                plot.addLegend(offset=(-10, 5), brush=pg.mkBrush(255, 255, 255, 210))
+                plot.addLegend(offset=(10, 5), brush=pg.mkBrush(255, 255, 255, 210))   # markers label the top right
             else:
                 plot.setXLink(first)
             self.layout_widget.ci.layout.setRowStretchFactor(row, stretch)

@@ -116,7 +116,13 @@ class CartPoleRenderer:
         self.axle_y = SCREEN_H - (CART_TOP + AXLE_OFFSET)
         self.track_y0 = SCREEN_H - (CART_TOP + 1)
         track_cov = _overlap(self.rows - self.sy / 2, self.rows + self.sy / 2, self.track_y0, self.track_y0 + 1) / self.sy
-        self.track_cov = track_cov.astype(np.float32)
+        touched = np.flatnonzero(track_cov)
+        self.track_rows = slice(int(touched[0]), int(touched[-1]) + 1)
+        self.track_cov = track_cov[self.track_rows].astype(np.float32)[:, None]
+        cart_cov = _overlap(self.rows - self.sy / 2, self.rows + self.sy / 2, self.cart_y0, self.cart_y1) / self.sy
+        touched = np.flatnonzero(cart_cov)
+        self.cart_rows = slice(int(touched[0]), int(touched[-1]) + 1)
+        self.cart_cov_y = cart_cov[self.cart_rows]
 
     def window(self, cart_x: float) -> CropWindow:
         return cart_window(cart_x, self.x_threshold, self.view)
@@ -132,12 +138,13 @@ class CartPoleRenderer:
         img = np.ones((self.channels, out_h, out_w), dtype=np.float32)
         cart_cx = x * self.scale + SCREEN_W / 2.0
 
-        # Cart: an axis-aligned box, exact box-filter coverage as an outer product.
+        # Cart: an axis-aligned box, exact box-filter coverage as an outer product over the pixels it touches.
         left = math.floor(cart_cx - CART_W / 2)
         right = math.floor(cart_cx + CART_W / 2) + 1
-        cov_x = _overlap(cols - sx / 2, cols + sx / 2, left, right) / sx
-        cov_y = _overlap(rows - sy / 2, rows + sy / 2, self.cart_y0, self.cart_y1) / sy
-        self._paint(img, np.outer(cov_y, cov_x).astype(np.float32), 0)
+        c0, c1 = self._span(left, right, win.left, sx, out_w)
+        if c0 < c1:
+            cov_x = _overlap(cols[c0:c1] - sx / 2, cols[c0:c1] + sx / 2, left, right) / sx
+            self._paint(img[:, self.cart_rows, c0:c1], np.outer(self.cart_cov_y, cov_x).astype(np.float32), 0)
 
         # Pole: a box in its own (across, along) frame; coverage is the product of the two 1-D overlaps, evaluated
         # only on the rows and columns its bounding box touches.
@@ -174,7 +181,7 @@ class CartPoleRenderer:
             self._paint(img[:, r0:r1, c0:c1], cov.astype(np.float32), 2)
 
         # Track: a one-pixel line across the whole screen, drawn last.
-        self._paint(img, np.broadcast_to(self.track_cov[:, None], (out_h, out_w)), 3)
+        self._paint(img[:, self.track_rows], self.track_cov, 3)
         return np.rint(img * 255.0).astype(np.uint8)
 
     @staticmethod
