@@ -316,3 +316,24 @@ def test_exports_through_the_menu(make_window, qtbot, tmp_path, monkeypatch):
     assert lines[0].startswith("episode,step,duration") and len(lines) == len(w.history.episodes["step"]) + 1
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".png", ".svg", ".csv", ".tmp")) == \
         ["metrics.csv", "plots.png", "plots.svg"]                       # no temporary files left behind
+
+
+def test_open_recent_and_about(make_window, qtbot, tmp_path, monkeypatch):
+    w = make_window()
+    w.step_training(1)
+    qtbot.waitUntil(lambda: w.trainer is not None and w.paused, timeout=WAIT)
+    w.stop_training()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    path = str(tmp_path / "recent.dqn")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (path, ""))
+    w.actions_by_name["save_as"].trigger()
+    fresh = make_window(preset=None)
+    fresh.recent_menu.aboutToShow.emit()
+    entries = [a for a in fresh.recent_menu.actions() if a.toolTip() == path]
+    assert entries and entries[0].text() == "recent.dqn"
+    entries[0].trigger()
+    assert fresh.path == path and fresh.trainer.step == 1
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: shown.append(text))
+    fresh.actions_by_name["about"].trigger()
+    assert "torch" in shown[0] and "Device" in shown[0]
