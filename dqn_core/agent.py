@@ -48,6 +48,7 @@ class DQNAgent:
             p.requires_grad_(False)
         self.optimizer = make_optimizer(config, self.q_net.parameters())
         self._params = [p for p in self.q_net.parameters()]
+        self.td_errors: torch.Tensor | None = None    # of the last update, for prioritized replay
 
     # ---- acting ------------------------------------------------------------------------------------------------
     def q_values(self, stacked: np.ndarray) -> np.ndarray:
@@ -88,9 +89,12 @@ class DQNAgent:
                 next_q = self.target_net(batch.next_obs).max(dim=1).values
             target = batch.returns + batch.discounts * next_q
         if cfg.loss == "huber":
-            loss = F.huber_loss(q, target, delta=cfg.huber_delta)
+            losses = F.huber_loss(q, target, delta=cfg.huber_delta, reduction="none")
         else:
-            loss = F.mse_loss(q, target)
+            losses = F.mse_loss(q, target, reduction="none")
+        # Prioritized replay weights each sample's loss to undo the bias of non-uniform sampling.
+        loss = losses.mean() if batch.weights is None else (batch.weights * losses).mean()
+        self.td_errors = (target - q).detach()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grads = [p.grad for p in self._params if p.grad is not None]

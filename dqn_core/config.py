@@ -234,6 +234,16 @@ class TrainConfig:
     learning_starts: int = _p(0, "Replay", "Learning starts",
                               "Transitions collected before the first update (never fewer than a batch).",
                               minimum=0, maximum=10_000_000, step=1, unit="steps", live=True, zero_label="one batch")
+    prioritized: bool = _p(False, "Replay", "Prioritized replay",
+                           "Sample transitions in proportion to their TD error (Schaul et al. 2016), with importance "
+                           "weights correcting the bias.")
+    per_alpha: float = _p(0.6, "Replay", "Priority exponent α", "0 samples uniformly; 1 fully in proportion to |TD error|.",
+                          minimum=0.0, maximum=1.0, step=0.05, live=True)
+    per_beta_start: float = _p(0.4, "Replay", "Importance β start",
+                               "Importance-weight exponent at step 0; it rises linearly to 1.",
+                               minimum=0.0, maximum=1.0, step=0.05, live=True)
+    per_beta_steps: int = _p(100_000, "Replay", "β anneal steps", "Env steps over which β reaches 1.",
+                             minimum=1, maximum=100_000_000, step=1, log=True, unit="steps", live=True)
     # Target network
     target_update: int = _p(10, "Target network", "Sync every", "Period of target-network updates.",
                             minimum=1, maximum=10_000_000, step=1, log=True, live=True)

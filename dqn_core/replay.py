@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .sumtree import SumTree
+
 
 class ReplayMemoryError(MemoryError):
     """The requested replay memory cannot fit; the message gives the sizes."""
@@ -27,6 +29,7 @@ class Batch:
     discounts: torch.Tensor      # (B,) float32: γ^n, or 0 where the episode terminated inside the n steps
     next_obs: torch.Tensor
     indices: np.ndarray
+    weights: torch.Tensor | None = None   # (B,) importance weights (prioritized replay), else None
 
 
 def format_bytes(n: float) -> str:
@@ -70,7 +73,7 @@ class ReplayMemory:
     """
 
     def __init__(self, capacity: int, frame_shape: tuple[int, ...], frame_dtype: np.dtype, history: int,
-                 device: torch.device, check_memory: bool = True) -> None:
+                 device: torch.device, check_memory: bool = True, prioritized: bool = False) -> None:
         if capacity < 2:
             raise ValueError("replay_capacity must be at least 2")
         self.capacity = capacity
@@ -94,6 +97,9 @@ class ReplayMemory:
         self.truncated = np.zeros(capacity, dtype=bool)
         self.valid = np.zeros(capacity, dtype=bool)          # slot holds a complete transition
         self.episode_start = np.zeros(capacity, dtype=bool)
+        # Prioritized replay: a sum tree of priorities (0 for slots without a complete transition).
+        self.priorities = SumTree(capacity) if prioritized else None
+        self.max_priority = 1.0
         self.cursor = 0                                      # next slot to write
         self.size = 0                                        # slots written, ≤ capacity
         self.transitions = 0                                 # valid slots
@@ -110,6 +116,8 @@ class ReplayMemory:
         i = self.cursor
         if self.valid[i]:
             self.transitions -= 1
+            if self.priorities is not None:
+                self.priorities.set(np.array([i]), np.zeros(1))
         self.valid[i] = False
         self.episode_start[i] = episode_start
         self.frames[i].copy_(torch.from_numpy(np.asarray(frame, dtype=self.frame_dtype)), non_blocking=True)
@@ -130,6 +138,8 @@ class ReplayMemory:
         self.truncated[prev] = truncated
         self.valid[prev] = True
         self.transitions += 1
+        if self.priorities is not None:           # new transitions are seen at least once: the highest priority
+            self.priorities.set(np.array([prev]), np.array([self.max_priority]))
 
     # ---- reading -----------------------------------------------------------------------------------------------
     def _age(self, idx: np.ndarray) -> np.ndarray:
@@ -161,8 +171,29 @@ class ReplayMemory:
             bad = ~self.valid[picked]
         return picked
 
-    def sample(self, batch_size: int, rng: np.random.Generator, gamma: float, n_step: int = 1) -> Batch:
-        return self.gather(self.sample_indices(batch_size, rng), gamma, n_step)
+    def sample(self, batch_size: int, rng: np.random.Generator, gamma: float, n_step: int = 1,
+               beta: float = 1.0) -> Batch:
+        if self.priorities is None:
+            return self.gather(self.sample_indices(batch_size, rng), gamma, n_step)
+        idx = self.priorities.sample(batch_size, rng)
+        bad = ~self.valid[idx]                      # float round-off at a boundary can land on an empty slot
+        if bad.any():
+            idx[bad] = self.sample_indices(int(bad.sum()), rng)
+        probs = self.priorities.get(idx) / self.priorities.total
+        weights = (self.transitions * np.maximum(probs, 1e-12)) ** -beta
+        batch = self.gather(idx, gamma, n_step)
+        batch.weights = torch.from_numpy((weights / weights.max()).astype(np.float32)).to(self.device)
+        return batch
+
+    def update_priorities(self, idx: np.ndarray, td_errors: np.ndarray, alpha: float, eps: float = 1e-6) -> None:
+        """After an update: priority = (|TD error| + ε)^α for the sampled slots that still hold them."""
+        if self.priorities is None:
+            return
+        priorities = (np.abs(td_errors) + eps) ** alpha
+        keep = self.valid[idx]
+        if keep.any():
+            self.priorities.set(idx[keep], priorities[keep])
+            self.max_priority = max(self.max_priority, float(priorities[keep].max()))
 
     def gather(self, idx: np.ndarray, gamma: float, n_step: int = 1) -> Batch:
         """Batch of n-step transitions starting at slots `idx`; an n-step run stops at the episode's end."""
@@ -207,6 +238,9 @@ class ReplayMemory:
         arrays = {"frames": self.frames[:n].cpu().numpy(), "actions": self.actions[:n], "rewards": self.rewards[:n],
                   "terminated": self.terminated[:n], "truncated": self.truncated[:n], "valid": self.valid[:n],
                   "episode_start": self.episode_start[:n]}
+        if self.priorities is not None:
+            arrays["priorities"] = self.priorities.get(np.arange(n))
+            meta["max_priority"] = self.max_priority
         return meta, arrays
 
     def load_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
@@ -216,6 +250,13 @@ class ReplayMemory:
         for name in ("actions", "rewards", "terminated", "truncated", "valid", "episode_start"):
             getattr(self, name)[:n] = arrays[name]
         self.cursor, self.size, self.transitions = int(meta["cursor"]), n, int(meta["transitions"])
+        if self.priorities is not None:
+            saved = arrays.get("priorities")
+            if saved is not None and saved.shape == (n,):
+                self.priorities.set(np.arange(n), np.where(self.valid[:n], saved, 0.0))
+            else:                                # saved without priorities: every transition starts equal
+                self.priorities.set(np.arange(n), self.valid[:n].astype(np.float64))
+            self.max_priority = float(meta.get("max_priority", 1.0))
 
     def check_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Raise ValueError unless a saved memory fits this one."""

@@ -46,7 +46,8 @@ class Trainer:
             raise ConfigError("replay_capacity", config.replay_capacity,
                               f"must hold at least one batch (batch_size = {config.batch_size})")
         self.replay = ReplayMemory(config.replay_capacity, tuple(self.env.frame_shape), self.env.frame_dtype,
-                                   self.history, self.device, check_memory=check_memory)
+                                   self.history, self.device, check_memory=check_memory,
+                                   prioritized=config.prioritized)
         self.metrics = Metrics()
         self.step = 0
         self.episode = 0
@@ -185,8 +186,12 @@ class Trainer:
         return terminated or truncated
 
     def _update(self) -> None:
-        batch = self.replay.sample(self.config.batch_size, self.rng, self.config.gamma, self.config.n_step)
+        cfg = self.config
+        beta = cfg.per_beta_start + (1.0 - cfg.per_beta_start) * min(1.0, self.step / cfg.per_beta_steps)
+        batch = self.replay.sample(cfg.batch_size, self.rng, cfg.gamma, cfg.n_step, beta)
         loss, q, grad_norm = self.agent.update(batch)
+        if cfg.prioritized:
+            self.replay.update_priorities(batch.indices, self.agent.td_errors.cpu().numpy(), cfg.per_alpha)
         self.updates += 1
         self._acc[0] += loss
         self._acc[1] += q
