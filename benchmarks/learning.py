@@ -1,0 +1,123 @@
+"""Learning curves on several seeds: greedy evaluation every K steps, steps and time to the threshold, final score.
+
+    python -m benchmarks.learning --preset zoo-state --seeds 0 1 2 3 4 --steps 50000 [--eval-every 5000]
+        [--eval-episodes 20] [--stop-when-solved] [--set key=value ...]
+
+"Solved" is issue #5's definition: the agent as saved at the end of the run (stopping early at the first passing
+evaluation is allowed with --stop-when-solved), played greedily for 100 episodes, scores a mean ≥ the threshold.
+Writes benchmarks/results/learning-<preset>.{json,csv,png}.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+
+import numpy as np
+
+from benchmarks.common import RESULTS, table, write_results
+
+
+def greedy_return(trainer, seed: int) -> float:
+    total = 0.0
+    for total, *_ in trainer.greedy_steps(seed):
+        pass
+    return total
+
+
+def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_solved: bool) -> dict:
+    from dqn_core import events as ev
+    from dqn_core.control import Control
+    from dqn_core.trainer import Trainer
+
+    trainer = Trainer(config.replace(eval_every=eval_every, eval_unit="steps", eval_episodes=eval_episodes,
+                                     stop_when_solved=stop_when_solved))
+    curve = []
+    started = time.perf_counter()
+    for event in trainer.run(Control(), max_steps=steps):
+        if isinstance(event, ev.EvalResult):
+            curve.append((event.step, trainer.wall_seconds, event.mean_return))
+        elif isinstance(event, ev.Failed):
+            raise RuntimeError(event.message)
+    wall = time.perf_counter() - started
+    final = [greedy_return(trainer, config.seed + 9_000_000 + i) for i in range(100)]
+    threshold = trainer.solved_threshold()
+    return {"seed": config.seed, "steps": trainer.step, "train_seconds": trainer.wall_seconds, "wall_seconds": wall,
+            "solved_at_step": trainer.solved_at_step, "solved_at_seconds": trainer.solved_at_seconds,
+            "final_mean_return": float(np.mean(final)), "final_std_return": float(np.std(final)),
+            "solved": threshold is not None and float(np.mean(final)) >= threshold, "threshold": threshold,
+            "curve": curve}
+
+
+def plot(runs: list[dict], title: str, path: str) -> None:
+    """Evaluation return against env steps, one line per seed, as a PNG (pyqtgraph, offscreen)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    import pyqtgraph as pg
+    from pyqtgraph import exporters
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    pg.setConfigOptions(antialias=True, background="w", foreground="k")
+    widget = pg.PlotWidget(title=title)
+    widget.resize(900, 500)
+    widget.addLegend()
+    widget.setLabel("bottom", "env steps")
+    widget.setLabel("left", "greedy evaluation return")
+    colours = ["#1a73e8", "#d93025", "#188038", "#f29900", "#a142f4", "#12b5cb", "#5f6368"]
+    for i, run in enumerate(runs):
+        if run["curve"]:
+            steps, _, returns = zip(*run["curve"])
+            widget.plot(steps, returns, pen=pg.mkPen(colours[i % len(colours)], width=2), symbol="o", symbolSize=5,
+                        symbolBrush=colours[i % len(colours)], name=f"seed {run['seed']}")
+    if runs and runs[0]["threshold"] is not None:
+        widget.addItem(pg.InfiniteLine(pos=runs[0]["threshold"], angle=0, pen=pg.mkPen("#5f6368", style=Qt.PenStyle.DashLine)))
+    exporter = exporters.ImageExporter(widget.plotItem)
+    exporter.parameters()["width"] = 900
+    exporter.export(path)
+    app.processEvents()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="zoo-state")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=50_000)
+    parser.add_argument("--eval-every", type=int, default=5_000)
+    parser.add_argument("--eval-episodes", type=int, default=20)
+    parser.add_argument("--stop-when-solved", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args(argv)
+    from dqn_core.presets import load_preset
+
+    base = load_preset(args.preset).replace(**dict(item.split("=", 1) for item in args.set))
+    runs = []
+    for seed in args.seeds:
+        run = run_seed(base.replace(seed=seed), args.steps, args.eval_every, args.eval_episodes, args.stop_when_solved)
+        runs.append(run)
+        print(f"seed {seed}: final {run['final_mean_return']:.1f} ± {run['final_std_return']:.1f}, "
+              f"first passing evaluation at step {run['solved_at_step']}, {run['train_seconds']:.0f} s", flush=True)
+    tag = f"learning-{args.preset}"
+    RESULTS.mkdir(exist_ok=True)
+    with open(RESULTS / f"{tag}.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["seed", "step", "train_seconds", "eval_mean_return"])
+        for run in runs:
+            for step, seconds, ret in run["curve"]:
+                writer.writerow([run["seed"], step, round(seconds, 2), ret])
+    plot(runs, f"{args.preset}: greedy evaluation ({args.eval_episodes} episodes)", str(RESULTS / f"{tag}.png"))
+    rows = [[r["seed"], r["steps"], r["solved_at_step"] or "—",
+             f"{r['solved_at_seconds']:.0f}" if r["solved_at_seconds"] is not None else "—",
+             r["train_seconds"], r["final_mean_return"], "yes" if r["solved"] else "no"] for r in runs]
+    print(table(rows, ["seed", "steps", "first pass (step)", "first pass (s)", "train s", "final 100-ep mean",
+                       "solved"]))
+    print(f"solved {sum(r['solved'] for r in runs)} of {len(runs)}; "
+          f"results: {write_results(tag, {'preset': args.preset, 'settings': args.set, 'runs': runs})}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
