@@ -22,8 +22,6 @@ from .window_training import TrainingActions
 from .worker import TrainingSession
 
 FIRST_PRESET = "seed-pixels"
-AGENT_FILTER = "DQN Studio agents (*.dqn);;All files (*)"
-CONFIG_FILTER = "Configs (*.toml *.json);;All files (*)"
 MAX_RECENT = 8
 
 

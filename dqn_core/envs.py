@@ -138,6 +138,11 @@ class ObservedEnv:
             window = CropWindow(0, screen.shape[0], 0, screen.shape[1])
         return shrink(screen, window, cfg.frame_height, cfg.frame_width, cfg.grayscale)
 
+    def reseed(self, seed: int) -> None:
+        """The next reset starts from `seed` (evaluation plays each episode from a known seed)."""
+        self.seed = seed
+        self._seeded = False
+
     def reset(self) -> np.ndarray:
         """Start an episode; return its first frame. The history is filled with copies of it (a zero difference)."""
         obs, _ = self.env.reset(seed=None if self._seeded else self.seed)
@@ -233,12 +238,3 @@ class ObservedEnv:
             if isinstance(env, gym.wrappers.OrderEnforcing):
                 env._has_reset = True
             env = env.env
-
-
-def check_env(config: TrainConfig) -> tuple[int, tuple[int, ...]]:
-    """Create the env once to validate the config against it; return (actions, frame shape)."""
-    env = ObservedEnv(config, config.seed)
-    try:
-        return env.n_actions, tuple(env.frame_shape)
-    finally:
-        env.close()

@@ -273,7 +273,7 @@ class Trainer:
         if self._eval_env is None:
             self._eval_env = ObservedEnv(self.config, seed)
         env = self._eval_env
-        env.seed, env._seeded = seed, False
+        env.reseed(seed)
         env.reset()
         total, t, done = 0.0, 0, False
         while not done:
