@@ -150,7 +150,9 @@ class HyperparamPanel(QWidget):
         super().__init__(parent)
         self.controls: dict[str, QWidget] = {}
         self.labels: dict[str, QLabel] = {}
+        self.tooltips: dict[str, str] = {}
         self._setting = False
+        self._training: bool | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
@@ -187,6 +189,7 @@ class HyperparamPanel(QWidget):
                       ("<br>Changes take effect at the next step while training." if spec.live else "")
                 control.setToolTip(tip)
                 label.setToolTip(tip)
+                self.tooltips[name] = tip
                 self.controls[name] = control
                 self.labels[name] = label
                 form.addRow(label, control)
@@ -266,7 +269,7 @@ class HyperparamPanel(QWidget):
 
     def set_training(self, training: bool) -> None:
         """While training only live settings stay editable; the others say why they are locked."""
-        if getattr(self, "_training", None) == training:
+        if self._training == training:
             return
         self._training = training
         for name, control in self.controls.items():
@@ -274,8 +277,8 @@ class HyperparamPanel(QWidget):
             locked = training and not spec.live
             control.setEnabled(not locked)
             self.labels[name].setEnabled(not locked)
-            base = control.toolTip().split("<br><b>Locked")[0]
-            control.setToolTip(base + ("<br><b>Locked while training:</b> stop training to change this." if locked else ""))
+            lock_note = "<br><b>Locked while training:</b> stop training to change this." if locked else ""
+            control.setToolTip(self.tooltips[name] + lock_note)
         self.preset_box.setEnabled(not training)
         self.reset_button.setEnabled(not training)
 

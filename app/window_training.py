@@ -12,15 +12,9 @@ from PySide6.QtWidgets import QMessageBox
 from dqn_core import events as ev
 from dqn_core.config import PARAM_SPECS, ConfigError
 from dqn_core.control import Control
-from dqn_core.metrics import Metrics
+from dqn_core.metrics import Metrics, format_clock
 
 from .worker import AgentReady, TrainingSession, worker_threads
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}"
 
 
 class TrainingActions:
@@ -256,4 +250,4 @@ class TrainingActions:
         labels["steps"].setText(f"steps {step:,}")
         labels["episodes"].setText(f"episodes {episodes:,}")
         labels["replay"].setText(f"replay {fill:,}/{capacity:,} ({100 * fill / max(capacity, 1):.0f}%)")
-        labels["elapsed"].setText(f"trained {_clock(elapsed)}")
+        labels["elapsed"].setText(f"trained {format_clock(elapsed)}")

@@ -85,7 +85,7 @@ def agent_state(trainer, include_replay: bool) -> tuple[dict[str, Any], dict[str
                      "episode_step": trainer.episode_step, "episode_return": trainer.episode_return,
                      "episode_open": trainer.episode_open, "wall_seconds": trainer.wall_seconds,
                      "solved_at_step": trainer.solved_at_step, "solved_at_seconds": trainer.solved_at_seconds,
-                     "evals_done": trainer._evals_done, "stats_acc": trainer._acc},
+                     "evals_done": trainer.evals_done, "stats_acc": trainer.open_stats},
         "last_eval": None if last is None else {"step": last.step, "episode": last.episode, "mean": last.mean_return,
                                                 "std": last.std_return, "returns": list(last.returns),
                                                 "threshold": last.threshold, "solved": last.solved},
@@ -253,8 +253,8 @@ def _restore(trainer, meta: dict[str, Any], arrays: dict[str, np.ndarray], where
     trainer.step, trainer.episode, trainer.updates = int(c["step"]), int(c["episode"]), int(c["updates"])
     trainer.wall_seconds = float(c["wall_seconds"])
     trainer.solved_at_step, trainer.solved_at_seconds = c.get("solved_at_step"), c.get("solved_at_seconds")
-    trainer._evals_done = int(c.get("evals_done", 0))
-    trainer._acc = list(c.get("stats_acc", [0.0, 0.0, 0.0, 0]))
+    trainer.evals_done = int(c.get("evals_done", 0))
+    trainer.open_stats = list(c.get("stats_acc", [0.0, 0.0, 0.0, 0]))
     last = meta.get("last_eval")
     if last:
         trainer.last_eval = ev.EvalResult(last["step"], last["episode"], last["mean"], last["std"],

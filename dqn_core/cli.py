@@ -16,6 +16,7 @@ from typing import Any, NoReturn, Sequence
 
 from .config import ConfigError, TrainConfig, load_config_file
 from .control import Control
+from .metrics import format_clock
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -61,16 +62,14 @@ class Progress:
             return
         self.last = now
         if self.total_steps:
-            frac, done = run_steps / self.total_steps, f"step {trainer.step:,}"
-        elif self.total_episodes:
-            frac, done = run_episodes / self.total_episodes, f"step {trainer.step:,}"
+            frac = run_steps / self.total_steps
         else:
-            frac, done = 0.0, f"step {trainer.step:,}"
+            frac = run_episodes / self.total_episodes if self.total_episodes else 0.0
         bar = "█" * int(20 * min(frac, 1.0)) + "░" * (20 - int(20 * min(frac, 1.0)))
         mean = trainer.metrics.mean100("duration")
-        line = (f"{bar} {100 * frac:5.1f}% | episode {trainer.episode:,} | {done} | "
+        line = (f"{bar} {100 * frac:5.1f}% | episode {trainer.episode:,} | step {trainer.step:,} | "
                 f"mean100 {mean if math.isfinite(mean) else 0:6.1f}{self.eval_text} | {rate:,.0f} steps/s | "
-                f"{_clock(trainer.wall_seconds)}")
+                f"{format_clock(trainer.wall_seconds)}")
         if self.tty:
             sys.stderr.write("\r" + line + "\x1b[K")
         else:
@@ -80,12 +79,6 @@ class Progress:
     def close(self) -> None:
         if self.enabled and self.tty:
             sys.stderr.write("\n")
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h:d}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
 # ---- dqn-train -----------------------------------------------------------------------------------------------------
@@ -207,11 +200,8 @@ def _train(args: argparse.Namespace) -> int:
         print(f"dqn-train: saved {args.save} ({size / 1024:.0f} KiB)", file=sys.stderr)
     if args.metrics:
         trainer.metrics.write_csv(args.metrics)
-    summary = trainer.summary()
-    run_steps = trainer.step - start_step
-    train_seconds = trainer.wall_seconds - start_wall
-    summary.update(run_steps=run_steps, run_seconds=round(run_seconds, 3),
-                   steps_per_second=round(run_steps / train_seconds, 2) if run_steps and train_seconds > 0 else None)
+    summary = trainer.summary(start_step, start_wall)          # steps/s of this run, also after --resume
+    summary.update(run_steps=trainer.step - start_step, run_seconds=round(run_seconds, 3))
     summary["outcome"] = "failed" if isinstance(outcome, ev.Failed) else getattr(outcome, "reason", "stopped")
     if args.summary_json:
         _write_json(args.summary_json, summary)

@@ -14,6 +14,13 @@ STATS_COLUMNS = ("step", "loss", "q_mean", "epsilon", "grad_norm")
 EVAL_COLUMNS = ("step", "episode", "mean_return", "std_return")
 
 
+def format_clock(seconds: float) -> str:
+    """Training time as M:SS or H:MM:SS."""
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
 def running_mean(values: np.ndarray, window: int = 100) -> np.ndarray:
     """Mean of the last `window` values at each index (of the values so far before the window fills)."""
     values = np.asarray(values, dtype=np.float64)

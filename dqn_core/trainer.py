@@ -59,10 +59,13 @@ class Trainer:
         self.solved_at_step: int | None = None
         self.solved_at_seconds: float | None = None
         self.last_eval: ev.EvalResult | None = None
-        self._acc = [0.0, 0.0, 0.0, 0]             # loss, q, grad-norm sums and update count for the open stats row
+        self.open_stats = [0.0, 0.0, 0.0, 0]       # loss, q, grad-norm sums and update count of the open stats row
         self._eval_env: ObservedEnv | None = None
-        self._evals_done = 0
+        self.evals_done = 0                        # seeds each evaluation differently
         self._last_frame_time = 0.0
+        self._stats_sent = 0                         # stats rows already sent in StepStats events
+        self._stats_time = 0.0
+        self._stats_step = 0
 
     # ---- public queries ----------------------------------------------------------------------------------------
     @property
@@ -78,10 +81,10 @@ class Trainer:
             return self.config.solved_threshold
         return self.env.reward_threshold()
 
-    def summary(self, run_steps: int | None = None, run_seconds: float | None = None) -> dict[str, Any]:
+    def summary(self, since_step: int = 0, since_seconds: float = 0.0) -> dict[str, Any]:
+        """Totals, and the training rate since (`since_step`, `since_seconds`): a run's own rate after a resume."""
         last = self.last_eval
-        steps = self.step if run_steps is None else run_steps
-        seconds = self.wall_seconds if run_seconds is None else run_seconds
+        steps, seconds = self.step - since_step, self.wall_seconds - since_seconds
         return {
             "env_id": self.config.env_id, "obs": self.config.obs, "device": self.device_name,
             "steps": self.step, "episodes": self.episode, "updates": self.updates,
@@ -104,7 +107,7 @@ class Trainer:
         control = control or Control()
         set_threads(self.config.torch_threads, self.auto_threads)
         yield ev.Started(self.device_name, self.config, self.step, self.episode, "train")
-        start_step, start_episode = self.step, self.episode
+        start_step, start_episode, start_wall = self.step, self.episode, self.wall_seconds
         self._stats_sent = len(self.metrics.stats["step"])
         self._stats_time = time.perf_counter()
         self._stats_step = self.step
@@ -144,8 +147,7 @@ class Trainer:
                     break
             self.wall_seconds += time.perf_counter() - tick
             yield from self._stats_event(force=True)
-            run_steps = self.step - start_step
-            yield ev.Finished(reason, self.summary(run_steps, None))
+            yield ev.Finished(reason, self.summary(start_step, start_wall))
         except NonFiniteLossError as exc:
             yield ev.Failed(f"Training stopped at step {self.step}: the loss became non-finite ({exc}). "
                             "The weights from before that update are kept; try a lower learning rate.", self.step)
@@ -181,7 +183,7 @@ class Trainer:
         if show:
             self._last_frame_time = time.perf_counter()
             yield ev.Frame(self.step, self.episode, self.episode_step, self.episode_return, eps, self.env.screen(),
-                           stacked.copy(), q, action)
+                           stacked, q, action)           # stacked() builds a new array each step: no copy needed
         yield from self._stats_event()
         return terminated or truncated
 
@@ -193,17 +195,17 @@ class Trainer:
         if cfg.prioritized:
             self.replay.update_priorities(batch.indices, self.agent.td_errors.cpu().numpy(), cfg.per_alpha)
         self.updates += 1
-        self._acc[0] += loss
-        self._acc[1] += q
-        self._acc[2] += grad_norm
-        self._acc[3] += 1
+        acc = self.open_stats
+        acc[0] += loss
+        acc[1] += q
+        acc[2] += grad_norm
+        acc[3] += 1
 
     def _close_stats_row(self, eps: float) -> None:
-        n = self._acc[3]
+        loss, q, grad_norm, n = self.open_stats
         nan = float("nan")
-        self.metrics.add_stats(self.step, self._acc[0] / n if n else nan, self._acc[1] / n if n else nan, eps,
-                               self._acc[2] / n if n else nan)
-        self._acc = [0.0, 0.0, 0.0, 0]
+        self.metrics.add_stats(self.step, loss / n if n else nan, q / n if n else nan, eps, grad_norm / n if n else nan)
+        self.open_stats = [0.0, 0.0, 0.0, 0]
 
     def _after_episode(self, control: Control) -> Iterator[Any]:
         self.episode += 1
@@ -254,11 +256,11 @@ class Trainer:
         returns = []
         for i in range(episodes):
             total = None
-            for total, *_ in self.greedy_steps(self.config.seed + EVAL_SEED_OFFSET + 7919 * self._evals_done + i):
+            for total, *_ in self.greedy_steps(self.config.seed + EVAL_SEED_OFFSET + 7919 * self.evals_done + i):
                 if control is not None and control.stop_requested:
                     return None
             returns.append(total)
-        self._evals_done += 1
+        self.evals_done += 1
         mean, std = float(np.mean(returns)), float(np.std(returns))
         threshold = self.solved_threshold()
         solved = threshold is not None and mean >= threshold
@@ -295,7 +297,7 @@ class Trainer:
             total, t = 0.0, 0
             for total, t, stacked, q, action in self.greedy_steps(self.config.seed + 2 * EVAL_SEED_OFFSET + played):
                 started = time.perf_counter()
-                yield ev.Frame(self.step, played, t, total, 0.0, self._eval_env.screen(), stacked.copy(), q, action)
+                yield ev.Frame(self.step, played, t, total, 0.0, self._eval_env.screen(), stacked, q, action)
                 while not control.may_step(timeout=0.05):
                     if control.stop_requested:
                         break

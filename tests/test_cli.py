@@ -34,7 +34,10 @@ def test_train_save_metrics_summary_then_eval(tmp_path):
     # resume continues the same agent
     assert train_main(["--resume", str(agent), "--steps", "100", "--save", str(agent), "--quiet",
                        "--summary-json", str(summary)]) == 0
-    assert json.loads(summary.read_text())["steps"] == 500
+    resumed = json.loads(summary.read_text())
+    assert resumed["steps"] == 500 and resumed["run_steps"] == 100
+    # the rate is this run's (100 steps), not 100 steps over the agent's whole training time (500 steps)
+    assert resumed["steps_per_second"] > 2 * 100 / resumed["wall_seconds"]
 
 
 def test_list_presets(capsys):

@@ -164,3 +164,13 @@ def test_short_learning_run_balances_the_pole():
     collect(trainer.run(max_steps=12_000))
     result = trainer.evaluate(10)
     assert result.mean_return >= 100, result
+
+
+def test_finished_reports_the_rate_of_its_own_run(state_config):
+    trainer = Trainer(state_config)
+    collect(trainer.run(max_steps=400))
+    finished = collect(trainer.run(max_steps=100))[-1]
+    summary = finished.summary
+    assert summary["steps"] == 500
+    # 100 steps over this run's seconds, not over the 500 steps' total training time
+    assert summary["steps_per_second"] > 2 * 100 / summary["wall_seconds"]
