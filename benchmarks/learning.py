@@ -39,6 +39,8 @@ def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_
     for event in trainer.run(Control(), max_steps=steps):
         if isinstance(event, ev.EvalResult):
             curve.append((event.step, trainer.wall_seconds, event.mean_return))
+            print(f"  seed {config.seed}: step {event.step:,}, {trainer.wall_seconds:,.0f} s, "
+                  f"evaluation {event.mean_return:.1f}", flush=True)
         elif isinstance(event, ev.Failed):
             raise RuntimeError(event.message)
     wall = time.perf_counter() - started
@@ -90,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-episodes", type=int, default=20)
     parser.add_argument("--stop-when-solved", action="store_true")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--tag", help="name of the result files (default: learning-<preset>)")
     args = parser.parse_args(argv)
     from dqn_core.presets import load_preset
 
@@ -100,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(run)
         print(f"seed {seed}: final {run['final_mean_return']:.1f} ± {run['final_std_return']:.1f}, "
               f"first passing evaluation at step {run['solved_at_step']}, {run['train_seconds']:.0f} s", flush=True)
-    tag = f"learning-{args.preset}"
+    tag = args.tag or f"learning-{args.preset}"
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / f"{tag}.csv", "w", newline="") as f:
         writer = csv.writer(f)

@@ -238,9 +238,13 @@ def _restore(trainer, meta: dict[str, Any], arrays: dict[str, np.ndarray], where
         if not 0 <= pid < len(params):
             raise AgentFileError(f"{where}: optimizer state for parameter {pid} which the network does not have")
         for key, value in slots.items():
-            if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != params[pid].shape:
-                raise AgentFileError(f"{where}: optimizer slot {key!r} of parameter {pid} has shape "
-                                     f"{tuple(value.shape)}, expected {tuple(params[pid].shape)}")
+            if isinstance(value, torch.Tensor) and value.dim() > 0:
+                if value.shape != params[pid].shape:
+                    raise AgentFileError(f"{where}: optimizer slot {key!r} of parameter {pid} has shape "
+                                         f"{tuple(value.shape)}, expected {tuple(params[pid].shape)}")
+                # Same memory layout as the parameter (channels-last conv weights): fused optimizers walk both
+                # tensors' storage in step.
+                slots[key] = torch.empty_like(params[pid], dtype=value.dtype).copy_(value)
     groups = opt["param_groups"]
     for group in groups:
         if "betas" in group:
