@@ -35,18 +35,22 @@ def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_
     trainer = Trainer(config.replace(eval_every=eval_every, eval_unit="steps", eval_episodes=eval_episodes,
                                      stop_when_solved=stop_when_solved))
     curve = []
+    solved_env_steps = None
     started = time.perf_counter()
     for event in trainer.run(Control(), max_steps=steps):
         if isinstance(event, ev.EvalResult):
-            curve.append((event.step, trainer.wall_seconds, event.mean_return))
-            print(f"  seed {config.seed}: step {event.step:,}, {trainer.wall_seconds:,.0f} s, "
-                  f"evaluation {event.mean_return:.1f}", flush=True)
+            curve.append((trainer.env_steps, trainer.wall_seconds, event.mean_return))
+            if event.solved and solved_env_steps is None:
+                solved_env_steps = trainer.env_steps
+            print(f"  seed {config.seed}: step {event.step:,} ({trainer.env_steps:,} env steps), "
+                  f"{trainer.wall_seconds:,.0f} s, evaluation {event.mean_return:.1f}", flush=True)
         elif isinstance(event, ev.Failed):
             raise RuntimeError(event.message)
     wall = time.perf_counter() - started
     final = [greedy_return(trainer, config.seed + 9_000_000 + i) for i in range(100)]
     threshold = trainer.solved_threshold()
-    return {"seed": config.seed, "steps": trainer.step, "train_seconds": trainer.wall_seconds, "wall_seconds": wall,
+    return {"seed": config.seed, "steps": trainer.step, "env_steps": trainer.env_steps,
+            "solved_at_env_steps": solved_env_steps, "train_seconds": trainer.wall_seconds, "wall_seconds": wall,
             "solved_at_step": trainer.solved_at_step, "solved_at_seconds": trainer.solved_at_seconds,
             "final_mean_return": float(np.mean(final)), "final_std_return": float(np.std(final)),
             "solved": threshold is not None and float(np.mean(final)) >= threshold, "threshold": threshold,
@@ -107,15 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / f"{tag}.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["seed", "step", "train_seconds", "eval_mean_return"])
+        writer.writerow(["seed", "env_steps", "train_seconds", "eval_mean_return"])
         for run in runs:
             for step, seconds, ret in run["curve"]:
                 writer.writerow([run["seed"], step, round(seconds, 2), ret])
     plot(runs, f"{args.preset}: greedy evaluation ({args.eval_episodes} episodes)", str(RESULTS / f"{tag}.png"))
-    rows = [[r["seed"], r["steps"], r["solved_at_step"] or "—",
+    rows = [[r["seed"], r["env_steps"], r["solved_at_env_steps"] or "—",
              f"{r['solved_at_seconds']:.0f}" if r["solved_at_seconds"] is not None else "—",
              r["train_seconds"], r["final_mean_return"], "yes" if r["solved"] else "no"] for r in runs]
-    print(table(rows, ["seed", "steps", "first pass (step)", "first pass (s)", "train s", "final 100-ep mean",
+    print(table(rows, ["seed", "env steps", "first pass (env step)", "first pass (s)", "train s", "final 100-ep mean",
                        "solved"]))
     print(f"solved {sum(r['solved'] for r in runs)} of {len(runs)}; "
           f"results: {write_results(tag, {'preset': args.preset, 'settings': args.set, 'runs': runs})}")

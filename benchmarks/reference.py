@@ -115,3 +115,64 @@ def optimize_model(memory: ReplayMemory, policy_net: DQN, target_net: DQN, optim
     for param in policy_net.parameters():
         param.grad.data.clamp_(-1, 1)
     optimizer.step()
+
+
+# ---- the lecture's training loop --------------------------------------------------------------------------------
+import math  # noqa: E402
+import time  # noqa: E402
+
+
+def lecture_training(steps: int, timed_from: int = 0, seed: int = 0) -> float:
+    """The lecture's loop for `steps` env steps: ε-greedy on the screen difference, push, one update per step,
+    target copied every 10 episodes. Returns the seconds taken by the steps after the first `timed_from`."""
+    from dqn_core.envs import gym
+
+    # optimize_model carries the lecture's batch size (128) and γ (0.999) as its defaults
+    eps_start, eps_end, eps_decay, target_update = 0.9, 0.05, 200, 10
+    random.seed(seed)
+    torch.manual_seed(seed)
+    env = gym.make("CartPole-v1", render_mode="rgb_array")
+    env.reset(seed=seed)
+    n_actions = env.action_space.n
+    _, _, screen_height, screen_width = get_screen(env).shape
+    policy_net = DQN(screen_height, screen_width, n_actions)
+    target_net = DQN(screen_height, screen_width, n_actions)
+    target_net.load_state_dict(policy_net.state_dict())
+    target_net.eval()
+    optimizer = torch.optim.RMSprop(policy_net.parameters())
+    memory = ReplayMemory(10000)
+    steps_done = episodes = 0
+    started = time.perf_counter()
+
+    def select_action(state):
+        nonlocal steps_done
+        eps_threshold = eps_end + (eps_start - eps_end) * math.exp(-1. * steps_done / eps_decay)
+        steps_done += 1
+        if random.random() > eps_threshold:
+            with torch.no_grad():
+                return policy_net(state).max(1)[1].view(1, 1)
+        return torch.tensor([[random.randrange(n_actions)]], dtype=torch.long)
+
+    while steps_done < steps:
+        env.reset()
+        last_screen = get_screen(env)
+        current_screen = get_screen(env)
+        state = current_screen - last_screen
+        while steps_done < steps:
+            if steps_done == timed_from:
+                started = time.perf_counter()
+            action = select_action(state)
+            _, reward, terminated, truncated, _ = env.step(action.item())
+            reward = torch.tensor([reward])
+            last_screen = current_screen
+            current_screen = get_screen(env)
+            next_state = None if terminated else current_screen - last_screen
+            memory.push(state, action, next_state, reward)
+            state = next_state
+            optimize_model(memory, policy_net, target_net, optimizer)
+            if terminated or truncated:
+                episodes += 1
+                if episodes % target_update == 0:
+                    target_net.load_state_dict(policy_net.state_dict())
+                break
+    return time.perf_counter() - started

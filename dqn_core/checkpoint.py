@@ -81,7 +81,7 @@ def agent_state(trainer, include_replay: bool) -> tuple[dict[str, Any], dict[str
         "config": trainer.config.to_dict(),
         "model": {"frame_shape": list(trainer.env.frame_shape), "history": trainer.history,
                   "n_actions": trainer.env.n_actions},
-        "counters": {"step": trainer.step, "episode": trainer.episode, "updates": trainer.updates,
+        "counters": {"step": trainer.step, "env_steps": trainer.env_steps, "episode": trainer.episode, "updates": trainer.updates,
                      "episode_step": trainer.episode_step, "episode_return": trainer.episode_return,
                      "episode_open": trainer.episode_open, "wall_seconds": trainer.wall_seconds,
                      "solved_at_step": trainer.solved_at_step, "solved_at_seconds": trainer.solved_at_seconds,
@@ -255,6 +255,7 @@ def _restore(trainer, meta: dict[str, Any], arrays: dict[str, np.ndarray], where
                                           meta.get("changes", []))
     c = meta["counters"]
     trainer.step, trainer.episode, trainer.updates = int(c["step"]), int(c["episode"]), int(c["updates"])
+    trainer.env_steps = int(c.get("env_steps", trainer.step))      # files from before action repeat existed
     trainer.wall_seconds = float(c["wall_seconds"])
     trainer.solved_at_step, trainer.solved_at_seconds = c.get("solved_at_step"), c.get("solved_at_seconds")
     trainer.evals_done = int(c.get("evals_done", 0))

@@ -166,6 +166,10 @@ class TrainConfig:
     max_episode_steps: int = _p(0, "Environment", "Episode step limit",
                                 "Truncate episodes after this many steps; 0 keeps the environment's own limit.",
                                 minimum=0, maximum=1_000_000, step=1, unit="steps", zero_label="environment's own")
+    action_repeat: int = _p(1, "Environment", "Action repeat",
+                            "Env steps each chosen action is held for (frame skip, as in the Atari DQN); rewards are "
+                            "summed and only the last step is observed. Step counts and schedules are in decisions.",
+                            minimum=1, maximum=8, step=1, unit="env steps")
     # Observation (pixels only)
     pixel_renderer: str = _p("gym", "Observation", "Renderer",
                              "gym: render the full screen and shrink it (the lecture); direct: draw the small frame "

@@ -105,6 +105,7 @@ class ObservedEnv:
         self._frames: deque[np.ndarray] = deque(maxlen=self.history)
         self._screen: np.ndarray | None = None        # full-size frame rendered this step, reused for display
         self._seeded = False
+        self.last_env_steps = 0                       # env steps the last step() took (action repeat)
         self.renderer: CartPoleRenderer | None = None
         unwrapped = self.env.unwrapped
         if config.obs == "pixels":
@@ -154,8 +155,16 @@ class ObservedEnv:
         return frame
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool]:
-        """Act; return (next frame, reward, terminated, truncated)."""
-        obs, reward, terminated, truncated, _ = self.env.step(int(action))
+        """Act (held for `action_repeat` env steps, or until the episode ends); return (next frame, summed reward,
+        terminated, truncated). `last_env_steps` tells how many env steps it took."""
+        total = 0.0
+        for taken in range(1, self.config.action_repeat + 1):
+            obs, reward, terminated, truncated, _ = self.env.step(int(action))
+            total += float(reward)
+            if terminated or truncated:
+                break
+        self.last_env_steps = taken
+        reward = total
         frame = self._observe(obs)
         self._frames.append(frame)
         return frame, float(reward), bool(terminated), bool(truncated)

@@ -49,7 +49,8 @@ class Trainer:
                                    self.history, self.device, check_memory=check_memory,
                                    prioritized=config.prioritized)
         self.metrics = Metrics()
-        self.step = 0
+        self.step = 0                              # decisions (agent steps); every schedule counts these
+        self.env_steps = 0                         # env steps: more than `step` with action_repeat > 1
         self.episode = 0
         self.updates = 0
         self.episode_step = 0
@@ -87,7 +88,7 @@ class Trainer:
         steps, seconds = self.step - since_step, self.wall_seconds - since_seconds
         return {
             "env_id": self.config.env_id, "obs": self.config.obs, "device": self.device_name,
-            "steps": self.step, "episodes": self.episode, "updates": self.updates,
+            "steps": self.step, "env_steps": self.env_steps, "episodes": self.episode, "updates": self.updates,
             "wall_seconds": round(self.wall_seconds, 3),
             "steps_per_second": round(steps / seconds, 2) if seconds > 0 else None,
             "mean100_duration": _finite_or_none(self.metrics.mean100("duration")),
@@ -171,7 +172,8 @@ class Trainer:
         frame, reward, terminated, truncated = self.env.step(action)
         self.replay.add_step(action, reward, terminated, truncated, frame)
         self.step += 1
-        self.episode_step += 1
+        self.env_steps += self.env.last_env_steps
+        self.episode_step += self.env.last_env_steps   # durations in env steps, the env's own time limit's unit
         self.episode_return += reward
         if self.step % cfg.train_freq == 0 and len(self.replay) >= max(cfg.learning_starts, cfg.batch_size):
             for _ in range(cfg.gradient_steps):
@@ -284,7 +286,7 @@ class Trainer:
             action = int(np.argmax(q))
             _, reward, terminated, truncated = env.step(action)
             total += reward
-            t += 1
+            t += env.last_env_steps
             done = terminated or truncated
             yield total, t, stacked, q, action
 

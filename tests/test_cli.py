@@ -43,7 +43,7 @@ def test_train_save_metrics_summary_then_eval(tmp_path):
 def test_list_presets(capsys):
     assert train_main(["--list-presets"]) == 0
     out = capsys.readouterr().out
-    for name in ("seed-pixels", "tutorial-state", "zoo-state", "pixels"):
+    for name in ("seed-pixels", "tutorial-state", "zoo-state", "pixels", "acrobot-state", "mountaincar-state"):
         assert name in out
 
 

@@ -82,3 +82,24 @@ def test_fast_screen_grab_gives_gymnasiums_pixels(env_id):
     fast = render_screen(env)
     assert fast.flags.c_contiguous and np.array_equal(fast, env.render())
     assert env.unwrapped.render_mode == "rgb_array"
+
+
+def test_action_repeat_holds_the_action_and_sums_rewards():
+    """k = 3 on CartPole: the same physics as three single steps with that action, reward 3, last state observed."""
+    single = ObservedEnv(TrainConfig(env_id="CartPole-v1", obs="state"), seed=5)
+    repeated = ObservedEnv(TrainConfig(env_id="CartPole-v1", obs="state", action_repeat=3), seed=5)
+    single.reset()
+    repeated.reset()
+    for action in (0, 1, 1):
+        for _ in range(3):
+            expected, *_ = single.step(action)
+        frame, reward, terminated, truncated = repeated.step(action)
+        assert reward == 3.0 and repeated.last_env_steps == 3
+        np.testing.assert_array_equal(frame, expected)
+
+
+def test_action_repeat_stops_at_the_end_of_the_episode():
+    env = ObservedEnv(TrainConfig(env_id="CartPole-v1", obs="state", action_repeat=4, max_episode_steps=6), seed=0)
+    env.reset()
+    assert env.step(0)[1:] == (4.0, False, False) and env.last_env_steps == 4
+    assert env.step(0)[1:] == (2.0, False, True) and env.last_env_steps == 2    # the limit, not 8 steps

@@ -174,3 +174,27 @@ def test_finished_reports_the_rate_of_its_own_run(state_config):
     assert summary["steps"] == 500
     # 100 steps over this run's seconds, not over the 500 steps' total training time
     assert summary["steps_per_second"] > 2 * 100 / summary["wall_seconds"]
+
+
+def test_every_shipped_preset_trains():
+    """Each preset in resources/presets builds its env and network and runs updates and an evaluation."""
+    from dqn_core.presets import list_presets, load_preset
+
+    for name in list_presets():
+        cfg = load_preset(name).replace(device="cpu", torch_threads=1, learning_starts=16, batch_size=16,
+                                        replay_capacity=1000, train_freq=1, gradient_steps=1, eval_every=0)
+        trainer = Trainer(cfg)
+        collect(trainer.run(max_steps=40))
+        assert trainer.step == 40 and trainer.updates > 0, name
+        assert trainer.evaluate(1).mean_return is not None, name
+
+
+def test_action_repeat_counts_decisions_and_env_steps(state_config):
+    """Schedules count decisions; episode durations and env_steps count env steps (CartPole: duration = return)."""
+    trainer = Trainer(state_config.replace(action_repeat=2, eval_every=0))
+    events = collect(trainer.run(max_steps=300))
+    ends = of(events, ev.EpisodeEnd)
+    assert trainer.step == 300 and 300 < trainer.env_steps <= 600
+    assert ends and all(e.duration == e.total_return for e in ends)
+    assert sum(e.duration for e in ends) + trainer.episode_step == trainer.env_steps
+    assert of(events, ev.Finished)[0].summary["env_steps"] == trainer.env_steps
