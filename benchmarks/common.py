@@ -4,7 +4,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +45,15 @@ def table(rows: list[list[Any]], header: list[str]) -> str:
     lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
     lines.insert(1, "-|-".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+@contextmanager
+def busy_core(active: bool = True):
+    """While active, another process spins on one core: the share a window drawing at 30 fps takes."""
+    competitor = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if active else None
+    try:
+        yield
+    finally:
+        if competitor is not None:
+            competitor.kill()
+            competitor.wait()

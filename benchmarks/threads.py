@@ -8,13 +8,12 @@ The engine's defaults are chosen from this table: `dqn-train` uses every core, t
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 
 import torch
 
-from benchmarks.common import table, write_results
+from benchmarks.common import busy_core, table, write_results
 from benchmarks.update import rate
 
 
@@ -49,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows, results = [], {}
     for busy in (False, True):
-        competitor = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
-        try:
+        with busy_core(busy):
             for threads in (1, 2):
                 torch.set_num_threads(threads)
                 trainer = trainer_after_warmup(args.preset)
@@ -60,9 +58,6 @@ def main(argv: list[str] | None = None) -> int:
                 label = f"{threads} thread{'s' if threads > 1 else ''}, {'busy core' if busy else 'idle'}"
                 rows.append([label, updates, steps])
                 results[label] = {"updates_per_second": updates, "env_steps_per_second": steps}
-        finally:
-            if competitor is not None:
-                competitor.kill()
     print(f"preset {args.preset} (batch {trainer.config.batch_size}, one update every {trainer.config.train_freq} "
           f"env steps)")
     print(table(rows, ["torch threads", "updates/s", "env steps/s (end to end)"]))

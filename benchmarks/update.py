@@ -7,14 +7,13 @@ process competing for a core (the window's share), which is what the engine's th
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 
 import numpy as np
 import torch
 
-from benchmarks.common import table, write_results
+from benchmarks.common import busy_core, table, write_results
 
 
 def rate(fn, seconds: float) -> float:
@@ -88,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     lecture_fn = lecture_update()
     rows, results = [], {}
     for busy in (False, True):
-        competitor = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
-        try:
+        with busy_core(busy):
             for threads in (1, 2):
                 torch.set_num_threads(threads)
                 ceiling = matmul_gflops(args.seconds / 2)
@@ -100,9 +98,6 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append([label, ref_rate, our_rate, our_rate / ref_rate, achieved, ceiling, achieved / ceiling])
                 results[label] = {"lecture_updates_per_second": ref_rate, "our_updates_per_second": our_rate,
                                   "ratio": our_rate / ref_rate, "gflops": achieved, "matmul_gflops": ceiling}
-        finally:
-            if competitor is not None:
-                competitor.kill()
     print(f"lecture net, batch 128, {flops / 1e9:.2f} GFLOP per update")
     print(table(rows, ["threads", "lecture updates/s", "our updates/s", "× lecture", "our GFLOP/s",
                        "matmul GFLOP/s", "of ceiling"]))
