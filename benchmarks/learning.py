@@ -1,11 +1,14 @@
 """Learning curves on several seeds: greedy evaluation every K steps, steps and time to the threshold, final score.
 
     python -m benchmarks.learning --preset zoo-state --seeds 0 1 2 3 4 --steps 50000 [--eval-every 5000]
-        [--eval-episodes 20] [--stop-when-solved] [--set key=value ...]
+        [--eval-episodes 20] [--stop-when-solved] [--set key=value ...] [--tag NAME] [--save-dir DIR]
 
+Budgets and evaluation periods count decisions (agent steps); with action_repeat > 1 the env steps, which the
+tables and curves report, are that many times more.
 "Solved" is issue #5's definition: the agent as saved at the end of the run (stopping early at the first passing
 evaluation is allowed with --stop-when-solved), played greedily for 100 episodes, scores a mean ≥ the threshold.
-Writes benchmarks/results/learning-<preset>.{json,csv,png}.
+Writes benchmarks/results/<tag>.{json,csv,png} (default tag: learning-<preset>); with --save-dir, also each final
+agent, so `dqn-eval` can check the score.
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ def greedy_return(trainer, seed: int) -> float:
     return total
 
 
-def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_solved: bool) -> dict:
+def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_solved: bool,
+             save_to: str | None = None) -> dict:
     from dqn_core import events as ev
     from dqn_core.control import Control
     from dqn_core.trainer import Trainer
@@ -47,6 +51,10 @@ def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_
         elif isinstance(event, ev.Failed):
             raise RuntimeError(event.message)
     wall = time.perf_counter() - started
+    if save_to:
+        from dqn_core.checkpoint import save_agent
+
+        save_agent(trainer, save_to)
     final = [greedy_return(trainer, config.seed + 9_000_000 + i) for i in range(100)]
     threshold = trainer.solved_threshold()
     return {"seed": config.seed, "steps": trainer.step, "env_steps": trainer.env_steps,
@@ -96,18 +104,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-episodes", type=int, default=20)
     parser.add_argument("--stop-when-solved", action="store_true")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--save-dir", help="save each seed's final agent here as <tag>-seed<N>.dqn (for dqn-eval)")
     parser.add_argument("--tag", help="name of the result files (default: learning-<preset>)")
     args = parser.parse_args(argv)
     from dqn_core.presets import load_preset
 
     base = load_preset(args.preset).replace(**dict(item.split("=", 1) for item in args.set))
+    tag = args.tag or f"learning-{args.preset}"
+    if args.save_dir:
+        os.makedirs(args.save_dir, exist_ok=True)
     runs = []
     for seed in args.seeds:
-        run = run_seed(base.replace(seed=seed), args.steps, args.eval_every, args.eval_episodes, args.stop_when_solved)
+        save_to = os.path.join(args.save_dir, f"{tag}-seed{seed}.dqn") if args.save_dir else None
+        run = run_seed(base.replace(seed=seed), args.steps, args.eval_every, args.eval_episodes, args.stop_when_solved,
+                       save_to)
         runs.append(run)
         print(f"seed {seed}: final {run['final_mean_return']:.1f} ± {run['final_std_return']:.1f}, "
               f"first passing evaluation at step {run['solved_at_step']}, {run['train_seconds']:.0f} s", flush=True)
-    tag = args.tag or f"learning-{args.preset}"
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / f"{tag}.csv", "w", newline="") as f:
         writer = csv.writer(f)
