@@ -23,13 +23,6 @@ import numpy as np
 from benchmarks.common import RESULTS, table, write_results
 
 
-def greedy_return(trainer, seed: int) -> float:
-    total = 0.0
-    for total, *_ in trainer.greedy_steps(seed):
-        pass
-    return total
-
-
 def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_solved: bool,
              save_to: str | None = None) -> dict:
     from dqn_core import events as ev
@@ -55,7 +48,7 @@ def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_
         from dqn_core.checkpoint import save_agent
 
         save_agent(trainer, save_to)
-    final = [greedy_return(trainer, config.seed + 9_000_000 + i) for i in range(100)]
+    final = trainer.greedy_returns([config.seed + 9_000_000 + i for i in range(100)])
     threshold = trainer.solved_threshold()
     return {"seed": config.seed, "steps": trainer.step, "env_steps": trainer.env_steps,
             "solved_at_env_steps": solved_env_steps, "train_seconds": trainer.wall_seconds, "wall_seconds": wall,

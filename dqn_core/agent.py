@@ -59,12 +59,17 @@ class DQNAgent:
     # ---- acting ------------------------------------------------------------------------------------------------
     def q_values(self, stacked: np.ndarray) -> np.ndarray:
         """Q-values for one observation (history, *frame_shape), computed in eval mode (BatchNorm's running stats)."""
+        return self.q_values_batch(stacked[None])[0]
+
+    def q_values_batch(self, stacked: np.ndarray) -> np.ndarray:
+        """Q-values (N, actions) for N observations (N, history, *frame_shape), in eval mode."""
         x = torch.from_numpy(stacked).to(self.device)
-        x = x.reshape(1, -1, *stacked.shape[2:]) if stacked.ndim == 4 else x.reshape(1, -1)
+        n = stacked.shape[0]
+        x = x.reshape(n, -1, *stacked.shape[3:]) if stacked.ndim == 5 else x.reshape(n, -1)
         if self._has_batchnorm:
             self.q_net.eval()
         with torch.inference_mode():
-            q = self.q_net(x)[0].float().cpu().numpy()
+            q = self.q_net(x).float().cpu().numpy()
         if self._has_batchnorm:
             self.q_net.train()
         return q

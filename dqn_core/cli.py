@@ -248,12 +248,7 @@ def _eval(args: argparse.Namespace) -> int:
     trainer = load_agent(args.file, device=args.device)
     base = trainer.config.seed + 5_000_000 if args.seed is None else args.seed
     started = time.perf_counter()
-    returns = []
-    for i in range(args.episodes):
-        total = 0.0
-        for total, *_ in trainer.greedy_steps(base + i):
-            pass
-        returns.append(total)
+    returns = trainer.greedy_returns([base + i for i in range(args.episodes)])
     seconds = time.perf_counter() - started
     summary = {"file": args.file, "env_id": trainer.config.env_id, "episodes": args.episodes,
                "mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),

@@ -16,13 +16,14 @@ from . import events as ev
 from .agent import DQNAgent, NonFiniteLossError, epsilon
 from .config import LIVE_FIELDS, ConfigError, TrainConfig, parse_values
 from .control import Control, SaveRequest
-from .device import describe_device, resolve_device, set_threads
+from .device import describe_device, one_thread, resolve_device, set_threads
 from .envs import ObservedEnv, history_length
 from .metrics import Metrics
 from .replay import ReplayMemory
 
 STATS_INTERVAL = 10          # env steps per row of training statistics
 STATS_EVENT_SECONDS = 0.2    # StepStats events at most this often
+EVAL_BATCH = 32              # evaluation episodes played side by side
 EVAL_SEED_OFFSET = 1_000_003
 
 
@@ -61,7 +62,7 @@ class Trainer:
         self.solved_at_seconds: float | None = None
         self.last_eval: ev.EvalResult | None = None
         self.open_stats = [0.0, 0.0, 0.0, 0]       # loss, q, grad-norm sums and update count of the open stats row
-        self._eval_env: ObservedEnv | None = None
+        self._eval_envs: list[ObservedEnv] = []      # greedy play; several for batched evaluation
         self.evals_done = 0                        # seeds each evaluation differently
         self._last_frame_time = 0.0
         self._stats_sent = 0                         # stats rows already sent in StepStats events
@@ -254,14 +255,11 @@ class Trainer:
                 yield result
 
     def evaluate(self, episodes: int, control: Control | None = None) -> ev.EvalResult | None:
-        """Greedy returns over `episodes` episodes on a separate env; None if a stop interrupted it."""
-        returns = []
-        for i in range(episodes):
-            total = None
-            for total, *_ in self.greedy_steps(self.config.seed + EVAL_SEED_OFFSET + 7919 * self.evals_done + i):
-                if control is not None and control.stop_requested:
-                    return None
-            returns.append(total)
+        """Greedy returns over `episodes` episodes on separate envs; None if a stop interrupted it."""
+        seeds = [self.config.seed + EVAL_SEED_OFFSET + 7919 * self.evals_done + i for i in range(episodes)]
+        returns = self.greedy_returns(seeds, control)
+        if returns is None:
+            return None
         self.evals_done += 1
         mean, std = float(np.mean(returns)), float(np.std(returns))
         threshold = self.solved_threshold()
@@ -272,11 +270,44 @@ class Trainer:
         self.last_eval = ev.EvalResult(self.step, self.episode, mean, std, tuple(returns), threshold, solved)
         return self.last_eval
 
+    def greedy_returns(self, seeds: list[int], control: Control | None = None) -> list[float] | None:
+        """The return of one greedy episode per seed (the same as `greedy_steps` gives), played EVAL_BATCH episodes
+        at a time in lockstep: one batched forward pass per step instead of one per episode per step (~10× faster
+        for small networks). None if a stop interrupted it."""
+        with one_thread():
+            return self._greedy_returns(seeds, control)
+
+    def _greedy_returns(self, seeds: list[int], control: Control | None) -> list[float] | None:
+        returns: list[float] = []
+        for first in range(0, len(seeds), EVAL_BATCH):
+            chunk = seeds[first:first + EVAL_BATCH]
+            while len(self._eval_envs) < len(chunk):
+                self._eval_envs.append(ObservedEnv(self.config, chunk[0]))
+            envs = self._eval_envs[:len(chunk)]
+            for env, seed in zip(envs, chunk):
+                env.reseed(seed)
+                env.reset()
+            totals = [0.0] * len(chunk)
+            playing = list(range(len(chunk)))
+            while playing:
+                if control is not None and control.stop_requested:
+                    return None
+                actions = self.agent.q_values_batch(np.stack([envs[i].stacked() for i in playing])).argmax(axis=1)
+                still = []
+                for i, action in zip(playing, actions):
+                    _, reward, terminated, truncated = envs[i].step(int(action))
+                    totals[i] += reward
+                    if not (terminated or truncated):
+                        still.append(i)
+                playing = still
+            returns.extend(totals)
+        return returns
+
     def greedy_steps(self, seed: int) -> Iterator[tuple[float, int, np.ndarray, np.ndarray, int]]:
         """Play one greedy episode on the evaluation env, yielding (return so far, t, input, Q, action) per step."""
-        if self._eval_env is None:
-            self._eval_env = ObservedEnv(self.config, seed)
-        env = self._eval_env
+        if not self._eval_envs:
+            self._eval_envs.append(ObservedEnv(self.config, seed))
+        env = self._eval_envs[0]
         env.reseed(seed)
         env.reset()
         total, t, done = 0.0, 0, False
@@ -299,7 +330,7 @@ class Trainer:
             total, t = 0.0, 0
             for total, t, stacked, q, action in self.greedy_steps(self.config.seed + 2 * EVAL_SEED_OFFSET + played):
                 started = time.perf_counter()
-                yield ev.Frame(self.step, played, t, total, 0.0, self._eval_env.screen(), stacked, q, action)
+                yield ev.Frame(self.step, played, t, total, 0.0, self._eval_envs[0].screen(), stacked, q, action)
                 while not control.may_step(timeout=0.05):
                     if control.stop_requested:
                         break
@@ -358,8 +389,8 @@ class Trainer:
         self.agent.apply_config(new)
         if "torch_threads" in diff:
             set_threads(new.torch_threads, self.auto_threads)
-        if self._eval_env is not None:
-            self._eval_env.config = new
+        for env in self._eval_envs:
+            env.config = new
         return ev.ConfigApplied(new, diff, rejected, self.step, self.episode)
 
 

@@ -198,3 +198,19 @@ def test_action_repeat_counts_decisions_and_env_steps(state_config):
     assert ends and all(e.duration == e.total_return for e in ends)
     assert sum(e.duration for e in ends) + trainer.episode_step == trainer.env_steps
     assert of(events, ev.Finished)[0].summary["env_steps"] == trainer.env_steps
+
+
+def test_batched_evaluation_plays_the_same_episodes(state_config, pixel_config):
+    """greedy_returns (episodes side by side, batched forward passes) = greedy_steps one episode at a time."""
+    for cfg in (state_config, pixel_config):
+        trainer = Trainer(cfg.replace(eval_every=0))
+        collect(trainer.run(max_steps=200))
+        seeds = list(range(40, 40 + 35))                   # more than one batch of envs
+        one_by_one = []
+        for seed in seeds:
+            total = None
+            for total, *_ in trainer.greedy_steps(seed):
+                pass
+            one_by_one.append(total)
+        assert trainer.greedy_returns(seeds) == one_by_one
+        assert len(set(one_by_one)) > 1                   # the seeds really give different episodes
