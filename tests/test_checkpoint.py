@@ -54,10 +54,10 @@ def test_round_trip_restores_everything(tmp_path, state_config):
     assert meta["format"] == "dqn-studio-agent" and meta["version"] == 1
 
 
-@pytest.mark.parametrize("config_name", ["state_config", "pixel_config"])
-def test_resume_is_exact(tmp_path, request, config_name):
+@pytest.mark.parametrize("config_name, repeat", [("state_config", 1), ("pixel_config", 1), ("state_config", 3)])
+def test_resume_is_exact(tmp_path, request, config_name, repeat):
     """N steps → save → load → N steps equals 2N steps straight (CPU, fixed seed)."""
-    cfg = request.getfixturevalue(config_name).replace(eval_every=2, eval_episodes=1)
+    cfg = request.getfixturevalue(config_name).replace(eval_every=2, eval_episodes=1, action_repeat=repeat)
     n = 450 if config_name == "state_config" else 150
     straight = Trainer(cfg)
     train(straight, 2 * n)
@@ -69,6 +69,7 @@ def test_resume_is_exact(tmp_path, request, config_name):
     assert resumed.episode_open                                # the episode in progress continues
     train(resumed, n)
     assert resumed.step == straight.step == 2 * n
+    assert resumed.env_steps == straight.env_steps >= 2 * n
     assert same_weights(resumed, straight)
     assert comparable_metrics(resumed) == comparable_metrics(straight)
     n_slots = straight.replay.size
