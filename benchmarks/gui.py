@@ -21,7 +21,9 @@ import numpy as np
 from benchmarks.common import table, write_results
 
 
-def headless(config, steps: int) -> float:
+def headless(config, steps: int, display_every: int = 0) -> float:
+    """Training without a window; with display_every, the trainer also makes its ≤ 30 fps frames (screen, network
+    input, Q-values) and nobody draws them: the training thread's own share of the cost of watching."""
     from app.worker import worker_threads
     from dqn_core.control import Control
     from dqn_core.trainer import Trainer
@@ -30,7 +32,7 @@ def headless(config, steps: int) -> float:
     for _ in trainer.run(Control(display_every=0), max_steps=500):      # warm-up: lazy imports, first updates
         pass
     start, first = time.perf_counter(), trainer.step
-    for _ in trainer.run(Control(display_every=0), max_steps=steps):
+    for _ in trainer.run(Control(display_every=display_every), max_steps=steps):
         pass
     return (trainer.step - first) / (time.perf_counter() - start)
 
@@ -91,10 +93,13 @@ def main(argv: list[str] | None = None) -> int:
 
     config = load_preset(args.preset).replace(device="cpu", eval_every=0, learning_starts=500)
     modes = (("window, every step ≤30 fps", 1), ("window, fast mode (no frames)", 0))
-    samples: dict[str, list] = {"headless": []} | {label: [] for label, _ in modes}
+    frames_only = "headless, frames made but not drawn"
+    samples: dict[str, list] = {"headless": [], frames_only: []} | {label: [] for label, _ in modes}
     for _ in range(args.rounds):         # interleaved, so drifts of this noisy machine hit every mode alike
         base = headless(config, args.steps)
         samples["headless"].append((base, 1.0, [], 0))
+        rate = headless(config, args.steps, display_every=1)
+        samples[frames_only].append((rate, rate / base, [], 0))
         for label, every in modes:
             rate, late, frames = windowed(config, args.steps, every)
             samples[label].append((rate, rate / base, late, frames))

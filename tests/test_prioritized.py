@@ -56,7 +56,7 @@ def test_beta_zero_gives_unit_weights_and_overwritten_slots_are_never_drawn():
 
 
 def test_weighted_loss(state_config):
-    trainer = Trainer(state_config.replace(prioritized=True, batch_size=16, learning_starts=16))
+    trainer = Trainer(state_config.replace(prioritized=True, batch_size=16, learning_starts=16, double_dqn=False))
     for _ in trainer.run(max_steps=40):
         pass
     batch = trainer.replay.sample(16, np.random.default_rng(0), 0.99, beta=0.5)
