@@ -95,18 +95,19 @@ class DQN(nn.Module):
 
 
 def optimize_model(memory: ReplayMemory, policy_net: DQN, target_net: DQN, optimizer, batch_size: int = 128,
-                   gamma: float = 0.999) -> None:
+                   gamma: float = 0.999, device: torch.device | str = "cpu") -> None:
     if len(memory) < batch_size:
         return
     transitions = memory.sample(batch_size)
     batch = Transition(*zip(*transitions))
-    non_final_mask = torch.tensor(tuple(map(lambda s: s is not None, batch.next_state)), dtype=torch.bool)
+    non_final_mask = torch.tensor(tuple(map(lambda s: s is not None, batch.next_state)), device=device,
+                                  dtype=torch.bool)
     non_final_next_states = torch.cat([s for s in batch.next_state if s is not None])
     state_batch = torch.cat(batch.state)
     action_batch = torch.cat(batch.action)
     reward_batch = torch.cat(batch.reward)
     state_action_values = policy_net(state_batch).gather(1, action_batch)
-    next_state_values = torch.zeros(batch_size)
+    next_state_values = torch.zeros(batch_size, device=device)
     next_state_values[non_final_mask] = target_net(non_final_next_states).max(1)[0].detach()
     expected_state_action_values = (next_state_values * gamma) + reward_batch
     loss = F.smooth_l1_loss(state_action_values, expected_state_action_values.unsqueeze(1))
@@ -122,9 +123,10 @@ import math  # noqa: E402
 import time  # noqa: E402
 
 
-def lecture_training(steps: int, timed_from: int = 0, seed: int = 0) -> float:
+def lecture_training(steps: int, timed_from: int = 0, seed: int = 0, device: torch.device | str = "cpu") -> float:
     """The lecture's loop for `steps` env steps: ε-greedy on the screen difference, push, one update per step,
-    target copied every 10 episodes. Returns the seconds taken by the steps after the first `timed_from`."""
+    target copied every 10 episodes; on `device`, as the tutorial moves screens, networks and tensors there.
+    Returns the seconds taken by the steps after the first `timed_from`."""
     from dqn_core.envs import gym
 
     # optimize_model carries the lecture's batch size (128) and γ (0.999) as its defaults
@@ -135,8 +137,8 @@ def lecture_training(steps: int, timed_from: int = 0, seed: int = 0) -> float:
     env.reset(seed=seed)
     n_actions = env.action_space.n
     _, _, screen_height, screen_width = get_screen(env).shape
-    policy_net = DQN(screen_height, screen_width, n_actions)
-    target_net = DQN(screen_height, screen_width, n_actions)
+    policy_net = DQN(screen_height, screen_width, n_actions).to(device)
+    target_net = DQN(screen_height, screen_width, n_actions).to(device)
     target_net.load_state_dict(policy_net.state_dict())
     target_net.eval()
     optimizer = torch.optim.RMSprop(policy_net.parameters())
@@ -151,25 +153,25 @@ def lecture_training(steps: int, timed_from: int = 0, seed: int = 0) -> float:
         if random.random() > eps_threshold:
             with torch.no_grad():
                 return policy_net(state).max(1)[1].view(1, 1)
-        return torch.tensor([[random.randrange(n_actions)]], dtype=torch.long)
+        return torch.tensor([[random.randrange(n_actions)]], device=device, dtype=torch.long)
 
     while steps_done < steps:
         env.reset()
-        last_screen = get_screen(env)
-        current_screen = get_screen(env)
+        last_screen = get_screen(env).to(device)
+        current_screen = get_screen(env).to(device)
         state = current_screen - last_screen
         while steps_done < steps:
             if steps_done == timed_from:
                 started = time.perf_counter()
             action = select_action(state)
             _, reward, terminated, truncated, _ = env.step(action.item())
-            reward = torch.tensor([reward])
+            reward = torch.tensor([reward], device=device)
             last_screen = current_screen
-            current_screen = get_screen(env)
+            current_screen = get_screen(env).to(device)
             next_state = None if terminated else current_screen - last_screen
             memory.push(state, action, next_state, reward)
             state = next_state
-            optimize_model(memory, policy_net, target_net, optimizer)
+            optimize_model(memory, policy_net, target_net, optimizer, device=device)
             if terminated or truncated:
                 episodes += 1
                 if episodes % target_update == 0:

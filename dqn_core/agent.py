@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import TrainConfig
+from .device import to_device
 from .networks import build_q_network
 from .replay import Batch
 
@@ -50,6 +51,7 @@ class DQNAgent:
         for p in self.target_net.parameters():
             p.requires_grad_(False)
         self.optimizer = make_optimizer(config, self.q_net.parameters())
+        self._fused = bool(self.optimizer.defaults.get("fused"))
         self._params = [p for p in self.q_net.parameters()]
         # Only BatchNorm (the lecture's net) behaves differently in eval mode; switching modes walks every module,
         # which costs ~10 % of a small network's training time, so other networks never switch.
@@ -63,7 +65,7 @@ class DQNAgent:
 
     def q_values_batch(self, stacked: np.ndarray) -> np.ndarray:
         """Q-values (N, actions) for N observations (N, history, *frame_shape), in eval mode."""
-        x = torch.from_numpy(stacked).to(self.device)
+        x = to_device(stacked, self.device)
         n = stacked.shape[0]
         x = x.reshape(n, -1, *stacked.shape[3:]) if stacked.ndim == 5 else x.reshape(n, -1)
         if self._has_batchnorm:
@@ -85,10 +87,20 @@ class DQNAgent:
 
     # ---- learning ----------------------------------------------------------------------------------------------
     def update(self, batch: Batch) -> tuple[float, float, float]:
-        """One TD step. Returns (loss, mean max-Q of the batch, gradient norm before clipping).
+        """One TD step, waited for. Returns (loss, mean max-Q of the batch, gradient norm before clipping).
 
-        Raises NonFiniteLossError without touching the weights when the loss or the gradients are not finite.
+        Raises NonFiniteLossError, with the weights untouched, when the loss or the gradients are not finite.
         """
+        loss, q, grad_norm, skipped = self.queue_update(batch).tolist()
+        if skipped:
+            raise NonFiniteLossError(f"loss {loss:g}, gradient norm {grad_norm:g}")
+        return loss, q, grad_norm
+
+    def queue_update(self, batch: Batch) -> torch.Tensor:
+        """One TD step, queued on the device without waiting for it (on a GPU the host goes on with the next env
+        step). Returns a device tensor (loss, mean max-Q, gradient norm before clipping, skipped): an update whose
+        loss or gradients are not finite is skipped on the device, leaving weights and optimizer state untouched,
+        and `skipped` is 1."""
         cfg = self.config
         q_all = self.q_net(batch.obs)
         q = q_all.gather(1, batch.actions.unsqueeze(1)).squeeze(1)
@@ -116,12 +128,15 @@ class DQNAgent:
             if cfg.grad_clip_mode == "value":
                 torch._foreach_clamp_min_(grads, -cfg.grad_clip)
                 torch._foreach_clamp_max_(grads, cfg.grad_clip)
-        stats = torch.stack([loss.detach(), q_all.detach().max(dim=1).values.mean(), grad_norm.detach()]).tolist()
-        if not all(math.isfinite(v) for v in stats):
-            self.optimizer.zero_grad(set_to_none=True)
-            raise NonFiniteLossError(f"loss {stats[0]:g}, gradient norm {stats[2]:g}")
+        stats = torch.stack([loss.detach(), q_all.detach().max(dim=1).values.mean(), grad_norm.detach().float()])
+        skipped = ~torch.isfinite(stats).all()
+        if self._fused:
+            self.optimizer.found_inf = skipped.float()      # the fused kernels skip the whole step when set
+        else:
+            for g in grads:                                 # RMSprop (no momentum) leaves a weight with zero gradient
+                g.masked_fill_(skipped, 0.0)
         self.optimizer.step()
-        return stats[0], stats[1], stats[2]
+        return torch.cat([stats, skipped.float().unsqueeze(0)])
 
     @torch.no_grad()
     def sync_target(self, tau: float) -> None:

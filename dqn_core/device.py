@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 
 from .config import ConfigError
@@ -53,3 +54,16 @@ def one_thread():
     finally:
         if before != 1:
             torch.set_num_threads(before)
+
+
+def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A host array as a tensor on `device`, without waiting for the GPU.
+
+    A copy from ordinary (pageable) host memory makes CUDA wait for the stream's queued work first, so every batch
+    upload would stall the host until the previous update finished. Staged through page-locked memory the copy is
+    queued like a kernel; torch's pinned-memory cache keeps each staging block until its copy has run. On the CPU the
+    array is shared, not copied."""
+    tensor = torch.from_numpy(array)
+    if device.type != "cuda":
+        return tensor
+    return tensor.pin_memory().to(device, non_blocking=True)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .device import to_device
 from .sumtree import SumTree
 
 
@@ -120,7 +121,7 @@ class ReplayMemory:
                 self.priorities.set(np.array([i]), np.zeros(1))
         self.valid[i] = False
         self.episode_start[i] = episode_start
-        self.frames[i].copy_(torch.from_numpy(np.asarray(frame, dtype=self.frame_dtype)), non_blocking=True)
+        self.frames[i].copy_(to_device(np.asarray(frame, dtype=self.frame_dtype), self.device), non_blocking=True)
         self.cursor = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
@@ -182,7 +183,7 @@ class ReplayMemory:
         probs = self.priorities.get(idx) / self.priorities.total
         weights = (self.transitions * np.maximum(probs, 1e-12)) ** -beta
         batch = self.gather(idx, gamma, n_step)
-        batch.weights = torch.from_numpy((weights / weights.max()).astype(np.float32)).to(self.device)
+        batch.weights = to_device((weights / weights.max()).astype(np.float32), self.device)
         return batch
 
     def update_priorities(self, idx: np.ndarray, td_errors: np.ndarray, alpha: float, eps: float = 1e-6) -> None:
@@ -215,15 +216,15 @@ class ReplayMemory:
         next_idx = (last + 1) % self.capacity
         discount = np.where(terminated, 0.0, discount)
         return Batch(obs=self._frames_at(self.stack_indices(idx)),
-                     actions=torch.from_numpy(self.actions[idx]).to(self.device, non_blocking=True),
-                     returns=torch.from_numpy(returns.astype(np.float32)).to(self.device, non_blocking=True),
-                     discounts=torch.from_numpy(discount.astype(np.float32)).to(self.device, non_blocking=True),
+                     actions=to_device(self.actions[idx], self.device),
+                     returns=to_device(returns.astype(np.float32), self.device),
+                     discounts=to_device(discount.astype(np.float32), self.device),
                      next_obs=self._frames_at(self.stack_indices(next_idx)),
                      indices=idx)
 
     def _frames_at(self, stack_idx: np.ndarray) -> torch.Tensor:
         b, h = stack_idx.shape
-        flat = torch.from_numpy(stack_idx.reshape(-1)).to(self.device, non_blocking=True)
+        flat = to_device(stack_idx.reshape(-1), self.device)
         frames = self.frames.index_select(0, flat)
         if len(self.frame_shape) == 3:                   # (B, h·C, H, W)
             c, hh, ww = self.frame_shape

@@ -61,7 +61,10 @@ class Trainer:
         self.solved_at_step: int | None = None
         self.solved_at_seconds: float | None = None
         self.last_eval: ev.EvalResult | None = None
-        self.open_stats = [0.0, 0.0, 0.0, 0]       # loss, q, grad-norm sums and update count of the open stats row
+        # Sums of the open stats row's loss, mean max-Q, gradient norm and skipped (non-finite) updates, kept on the
+        # training device so that an update never waits for the GPU; read once per row.
+        self._row_sums = torch.zeros(4, dtype=torch.float64, device=self.device)
+        self._row_updates = 0
         self._eval_envs: list[ObservedEnv] = []      # greedy play; several for batched evaluation
         self.evals_done = 0                        # seeds each evaluation differently
         self._last_frame_time = 0.0
@@ -194,21 +197,34 @@ class Trainer:
         cfg = self.config
         beta = cfg.per_beta_start + (1.0 - cfg.per_beta_start) * min(1.0, self.step / cfg.per_beta_steps)
         batch = self.replay.sample(cfg.batch_size, self.rng, cfg.gamma, cfg.n_step, beta)
-        loss, q, grad_norm = self.agent.update(batch)
+        self._row_sums += self.agent.queue_update(batch)
         if cfg.prioritized:
             self.replay.update_priorities(batch.indices, self.agent.td_errors.cpu().numpy(), cfg.per_alpha)
         self.updates += 1
-        acc = self.open_stats
-        acc[0] += loss
-        acc[1] += q
-        acc[2] += grad_norm
-        acc[3] += 1
+        self._row_updates += 1
+
+    @property
+    def open_stats(self) -> list[float]:
+        """The open stats row: loss, mean max-Q and gradient-norm sums, and its update count (saved with the agent)."""
+        loss, q, grad_norm, _ = self._row_sums.tolist()
+        return [loss, q, grad_norm, self._row_updates]
+
+    @open_stats.setter
+    def open_stats(self, values: list[float]) -> None:
+        loss, q, grad_norm, n = values
+        self._row_sums = torch.tensor([loss, q, grad_norm, 0.0], dtype=torch.float64, device=self.device)
+        self._row_updates = int(n)
 
     def _close_stats_row(self, eps: float) -> None:
-        loss, q, grad_norm, n = self.open_stats
+        loss, q, grad_norm, skipped = self._row_sums.tolist()
+        if skipped:
+            raise NonFiniteLossError(f"{int(skipped)} of the last {self._row_updates} updates had a non-finite loss "
+                                     "or gradient and were skipped")
+        n = self._row_updates
         nan = float("nan")
         self.metrics.add_stats(self.step, loss / n if n else nan, q / n if n else nan, eps, grad_norm / n if n else nan)
-        self.open_stats = [0.0, 0.0, 0.0, 0]
+        self._row_sums.zero_()
+        self._row_updates = 0
 
     def _after_episode(self, control: Control) -> Iterator[Any]:
         self.episode += 1

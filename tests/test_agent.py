@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import TEST_DEVICE
 from dqn_core.agent import DQNAgent, NonFiniteLossError, epsilon
 from dqn_core.config import TrainConfig
 from dqn_core.networks import build_q_network
@@ -14,14 +15,14 @@ from dqn_core.replay import ReplayMemory
 
 
 def make_agent(**changes) -> DQNAgent:
-    cfg = TrainConfig(obs="state", network="mlp", hidden_sizes=(16,), device="cpu", **changes)
+    cfg = TrainConfig(obs="state", network="mlp", hidden_sizes=(16,), device=TEST_DEVICE, **changes)
     torch.manual_seed(0)
-    return DQNAgent(cfg, (4,), 1, 2, torch.device("cpu"))
+    return DQNAgent(cfg, (4,), 1, 2, torch.device(TEST_DEVICE))
 
 
 def make_batch(n: int = 32, n_step: int = 1):
     rng = np.random.default_rng(0)
-    mem = ReplayMemory(200, (4,), np.float32, 1, torch.device("cpu"))
+    mem = ReplayMemory(200, (4,), np.float32, 1, torch.device(TEST_DEVICE))
     mem.add_first(rng.normal(size=4).astype(np.float32))
     for i in range(100):
         mem.add_step(int(rng.integers(2)), 1.0, terminated=i % 17 == 16, truncated=False,
@@ -71,9 +72,9 @@ def test_hard_and_soft_target_sync():
 
 def test_sync_copies_batchnorm_statistics():
     """The lecture's net: a sync also copies BatchNorm's running statistics, so both nets compute the same Q."""
-    cfg = TrainConfig(obs="pixels", network="lecture-cnn", device="cpu", frame_width=90)
-    agent = DQNAgent(cfg, (3, 40, 90), 2, 2, torch.device("cpu"))
-    x = torch.randint(0, 255, (8, 6, 40, 90), dtype=torch.uint8)
+    cfg = TrainConfig(obs="pixels", network="lecture-cnn", device=TEST_DEVICE, frame_width=90)
+    agent = DQNAgent(cfg, (3, 40, 90), 2, 2, torch.device(TEST_DEVICE))
+    x = torch.randint(0, 255, (8, 6, 40, 90), dtype=torch.uint8, device=agent.device)
     agent.q_net(x)                                          # training mode: moves the running statistics
     with torch.no_grad():
         for p in agent.q_net.parameters():
@@ -84,6 +85,27 @@ def test_sync_copies_batchnorm_statistics():
             assert torch.equal(t, o)
     agent.q_net.eval()
     torch.testing.assert_close(agent.target_net(x), agent.q_net(x))
+
+
+def test_batchnorm_target_values_match_the_target_network():
+    """The lecture's net: target values come from the target network in eval mode (BatchNorm's running statistics)."""
+    from dqn_core.replay import Batch
+
+    cfg = TrainConfig(obs="pixels", network="lecture-cnn", device=TEST_DEVICE, frame_width=90, optimizer="adam")
+    torch.manual_seed(0)
+    agent = DQNAgent(cfg, (3, 40, 90), 2, 2, torch.device(TEST_DEVICE))
+    gen = torch.Generator().manual_seed(1)
+    frames = lambda: torch.randint(0, 255, (16, 6, 40, 90), dtype=torch.uint8, generator=gen).to(agent.device)
+    for _ in range(3):
+        agent.q_net(frames())                                  # training mode: moves the running statistics
+    agent.sync_target(1.0)
+    obs, next_obs = frames(), frames()
+    batch = Batch(obs, torch.zeros(16, dtype=torch.long, device=agent.device), torch.ones(16, device=agent.device),
+                  torch.full((16,), 0.99, device=agent.device), next_obs, np.arange(16))
+    with torch.no_grad():
+        q = agent.q_net(obs)[:, 0]
+        want = float(F.huber_loss(q, 1.0 + 0.99 * agent.target_net(next_obs).max(1).values))
+    assert agent.update(batch)[0] == pytest.approx(want, rel=1e-4)
 
 
 def test_gradients_clamped_by_value_and_by_norm():
@@ -133,7 +155,7 @@ def test_network_shapes():
 
 def test_dueling_head_is_value_plus_centred_advantage():
     agent = make_agent(dueling=True)
-    x = torch.randn(3, 4)
+    x = torch.randn(3, 4, device=agent.device)
     h = agent.q_net.body(agent.q_net.adapter(x))
     adv = agent.q_net.head.advantage(h)
     expected = agent.q_net.head.value(h) + adv - adv.mean(1, keepdim=True)

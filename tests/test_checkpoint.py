@@ -73,7 +73,7 @@ def test_resume_is_exact(tmp_path, request, config_name, repeat):
     assert same_weights(resumed, straight)
     assert comparable_metrics(resumed) == comparable_metrics(straight)
     n_slots = straight.replay.size
-    assert np.array_equal(resumed.replay.frames[:n_slots].numpy(), straight.replay.frames[:n_slots].numpy())
+    assert np.array_equal(resumed.replay.frames[:n_slots].cpu().numpy(), straight.replay.frames[:n_slots].cpu().numpy())
 
 
 def _hostile_zip(path, good: bytes) -> None:

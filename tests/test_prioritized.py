@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import TEST_DEVICE
 from dqn_core.checkpoint import load_agent, save_agent
 from dqn_core.replay import ReplayMemory
 from dqn_core.sumtree import SumTree
@@ -23,7 +24,7 @@ def test_sum_tree_sums_and_samples_in_proportion():
 
 
 def filled(n: int = 20, capacity: int = 100) -> ReplayMemory:
-    mem = ReplayMemory(capacity, (2,), np.float32, 1, torch.device("cpu"), prioritized=True)
+    mem = ReplayMemory(capacity, (2,), np.float32, 1, torch.device(TEST_DEVICE), prioritized=True)
     mem.add_first(np.zeros(2, np.float32))
     for i in range(n):
         mem.add_step(i % 2, 1.0, False, False, np.full(2, i + 1, np.float32))
@@ -39,7 +40,7 @@ def test_new_transitions_get_the_highest_priority_and_updates_steer_sampling():
     batch = mem.sample(256, rng, gamma=0.9, beta=1.0)
     assert 0.75 < (batch.indices == 7).mean() < 0.93
     # importance weights (N·P)^-β, normalised by the largest: the over-sampled slot is weighted down by P ratio
-    w = batch.weights.numpy()
+    w = batch.weights.cpu().numpy()
     others = batch.indices != 7
     assert w.max() == pytest.approx(1.0) and np.allclose(w[others], 1.0)
     assert w[~others] == pytest.approx((0.01 + 1e-6) / (1.0 + 1e-6), rel=1e-3)
@@ -50,7 +51,7 @@ def test_new_transitions_get_the_highest_priority_and_updates_steer_sampling():
 def test_beta_zero_gives_unit_weights_and_overwritten_slots_are_never_drawn():
     mem = filled(n=12, capacity=8)                                     # the ring wrapped
     batch = mem.sample(256, np.random.default_rng(0), gamma=0.9, beta=0.0)
-    assert np.all(batch.weights.numpy() == 1.0)
+    assert np.all(batch.weights.cpu().numpy() == 1.0)
     assert mem.valid[batch.indices].all()
     assert mem.priorities.total == pytest.approx(float(mem.valid.sum()))
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import TEST_DEVICE
 from dqn_core.replay import ReplayMemory, ReplayMemoryError
 
 
@@ -25,18 +26,18 @@ def fill(mem: ReplayMemory, episodes: list[int], start: int = 0) -> int:
 
 
 def values(t: torch.Tensor) -> np.ndarray:
-    return t[:, :, 0, 0].numpy()     # (B, history)
+    return t[:, :, 0, 0].cpu().numpy()     # (B, history)
 
 
 def test_frames_are_stored_once_as_uint8():
-    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=4, device=torch.device("cpu"))
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=4, device=torch.device(TEST_DEVICE))
     assert mem.frames.dtype == torch.uint8 and mem.frames.shape == (100, 1, 2, 2)   # no next-state copy
     fill(mem, [3, 2])
     assert len(mem) == 5 and mem.size == 7                     # 5 transitions in 7 frames
 
 
 def test_stacks_never_straddle_an_episode_start():
-    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=3, device=torch.device("cpu"))
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=3, device=torch.device(TEST_DEVICE))
     fill(mem, [3, 3])                                          # frames 0..3 (episode 1), 4..7 (episode 2)
     batch = mem.gather(np.array([4, 5, 6]), gamma=0.9)
     assert values(batch.obs).tolist() == [[4, 4, 4], [4, 4, 5], [4, 5, 6]]
@@ -44,7 +45,7 @@ def test_stacks_never_straddle_an_episode_start():
 
 
 def test_terminal_transition_has_zero_discount_and_next_frame():
-    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=1, device=torch.device("cpu"))
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=1, device=torch.device(TEST_DEVICE))
     fill(mem, [3])
     batch = mem.gather(np.array([0, 2]), gamma=0.9)
     assert batch.discounts.tolist() == pytest.approx([0.9, 0.0])
@@ -52,7 +53,7 @@ def test_terminal_transition_has_zero_discount_and_next_frame():
 
 
 def test_truncation_bootstraps():
-    mem = ReplayMemory(10, (1, 2, 2), np.uint8, history=1, device=torch.device("cpu"))
+    mem = ReplayMemory(10, (1, 2, 2), np.uint8, history=1, device=torch.device(TEST_DEVICE))
     mem.add_first(frame(0))
     mem.add_step(0, 1.0, terminated=False, truncated=True, next_frame=frame(1))
     batch = mem.gather(np.array([0]), gamma=0.5)
@@ -60,7 +61,7 @@ def test_truncation_bootstraps():
 
 
 def test_wraparound_overwrites_oldest_and_keeps_stacks_consistent():
-    mem = ReplayMemory(8, (1, 2, 2), np.uint8, history=3, device=torch.device("cpu"))
+    mem = ReplayMemory(8, (1, 2, 2), np.uint8, history=3, device=torch.device(TEST_DEVICE))
     fill(mem, [5, 5])                                          # 12 frames into 8 slots
     assert mem.size == 8 and mem.cursor == 4
     rng = np.random.default_rng(0)
@@ -78,7 +79,7 @@ def test_wraparound_overwrites_oldest_and_keeps_stacks_consistent():
 
 
 def test_n_step_returns_stop_at_episode_end():
-    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=1, device=torch.device("cpu"))
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=1, device=torch.device(TEST_DEVICE))
     fill(mem, [3])                                             # rewards 1, 2, 3; the third terminates
     batch = mem.gather(np.array([0, 1]), gamma=0.5, n_step=3)
     assert batch.returns.tolist() == pytest.approx([1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3])
@@ -90,17 +91,17 @@ def test_n_step_returns_stop_at_episode_end():
 
 
 def test_sampling_returns_tensors_on_the_device_in_network_layout():
-    mem = ReplayMemory(50, (3, 4, 5), np.uint8, history=2, device=torch.device("cpu"))
+    mem = ReplayMemory(50, (3, 4, 5), np.uint8, history=2, device=torch.device(TEST_DEVICE))
     mem.add_first(np.zeros((3, 4, 5), np.uint8))
     for i in range(10):
         mem.add_step(1, 1.0, False, False, np.full((3, 4, 5), i, np.uint8))
     b = mem.sample(8, np.random.default_rng(0), gamma=0.99)
     assert b.obs.shape == (8, 6, 4, 5) and b.obs.dtype == torch.uint8 and b.actions.dtype == torch.int64
-    assert b.obs.device.type == "cpu" and b.returns.shape == (8,)
+    assert b.obs.device.type == TEST_DEVICE and b.returns.shape == (8,)
 
 
 def test_too_large_memory_is_refused_before_allocating():
     with pytest.raises(ReplayMemoryError) as info:
-        ReplayMemory(10**9, (3, 84, 84), np.uint8, history=4, device=torch.device("cpu"))
+        ReplayMemory(10**9, (3, 84, 84), np.uint8, history=4, device=torch.device(TEST_DEVICE))
     message = str(info.value)
     assert "replay_capacity = 1000000000" in message and "GiB" in message and "available" in message
