@@ -24,11 +24,17 @@ def action_names(env_id: str, n: int) -> list[str]:
 
 
 def to_qimage(array: np.ndarray) -> QImage:
-    """(H, W, 3) or (H, W) uint8 → QImage sharing the array's memory (kept alive as the image's `array`)."""
+    """(H, W, 3) or (H, W) uint8 → QImage ready to draw.
+
+    Colour frames are converted once to Qt's native 32-bit format: drawn scaled and smoothed from 24-bit RGB, Qt
+    converts every time, which made drawing a 600×400 frame 3× slower (1.5 ms vs 0.5 ms). Grey frames share the
+    array's memory (kept alive as the image's `array`)."""
     array = np.ascontiguousarray(array)
     h, w = array.shape[:2]
-    fmt = QImage.Format.Format_Grayscale8 if array.ndim == 2 else QImage.Format.Format_RGB888
-    image = QImage(array.data, w, h, array.strides[0], fmt)
+    if array.ndim == 3:
+        return QImage(array.data, w, h, array.strides[0], QImage.Format.Format_RGB888).convertToFormat(
+            QImage.Format.Format_RGB32)
+    image = QImage(array.data, w, h, array.strides[0], QImage.Format.Format_Grayscale8)
     image.array = array          # the QImage does not own its pixels
     return image
 

@@ -151,15 +151,19 @@ class PlotsPanel(QWidget):
         for line in self.markers:
             line.getViewBox() and line.getViewBox().removeItem(line)
         self.markers.clear()
+        at_step: dict[int, list[str]] = {}          # changes made together share one marker and one label
         for change in self.metrics.changes:
-            x = float(self._x_of_steps(np.array([change["step"]]))[0])
-            text = f"{change['field']} {_short(change['old'])}→{_short(change['new'])}"
+            at_step.setdefault(int(change["step"]), []).append(
+                f"{change['field']} {_short(change['old'])}→{_short(change['new'])}")
+        for step, texts in at_step.items():
+            x = float(self._x_of_steps(np.array([step]))[0])
+            text = "\n".join(texts)
             for key, plot in self.plots.items():
                 line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen("#f29900", width=1, style=Qt.PenStyle.DashLine),
                                        label=text if key == "duration" else None,
                                        labelOpts={"position": 0.9, "color": "#b06000", "anchors": [(1, 0), (1, 0)],
                                                   "fill": pg.mkBrush(255, 255, 255, 200)})
-                line.setToolTip(f"step {change['step']}: {text}")
+                line.setToolTip(f"step {step}: {', '.join(texts)}")
                 plot.addItem(line, ignoreBounds=True)
                 self.markers.append(line)
         self._marker_count = len(self.metrics.changes)

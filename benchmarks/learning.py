@@ -60,8 +60,9 @@ def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_
             "curve": curve}
 
 
-def plot(runs: list[dict], title: str, path: str) -> None:
-    """Evaluation return against env steps, one line per seed, as a PNG (pyqtgraph, offscreen)."""
+def plot(runs: list[dict], title: str, path: str, x: str = "env steps") -> None:
+    """Evaluation return against env steps (or, with x="minutes", training time), one line per run, as a PNG
+    (pyqtgraph, offscreen). A run may carry its own "label" (default: its seed) and "colour" index."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
@@ -74,14 +75,16 @@ def plot(runs: list[dict], title: str, path: str) -> None:
     widget = pg.PlotWidget(title=title)
     widget.resize(900, 500)
     widget.addLegend()
-    widget.setLabel("bottom", "env steps")
+    widget.setLabel("bottom", x)
     widget.setLabel("left", "greedy evaluation return")
     colours = ["#1a73e8", "#d93025", "#188038", "#f29900", "#a142f4", "#12b5cb", "#5f6368"]
     for i, run in enumerate(runs):
         if run["curve"]:
-            steps, _, returns = zip(*run["curve"])
-            widget.plot(steps, returns, pen=pg.mkPen(colours[i % len(colours)], width=2), symbol="o", symbolSize=5,
-                        symbolBrush=colours[i % len(colours)], name=f"seed {run['seed']}")
+            steps, seconds, returns = zip(*run["curve"])
+            xs = [t / 60 for t in seconds] if x == "minutes" else steps
+            colour = colours[run.get("colour", i) % len(colours)]
+            widget.plot(xs, returns, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour,
+                        name=run.get("label", f"seed {run['seed']}"))
     if runs and runs[0]["threshold"] is not None:
         widget.addItem(pg.InfiniteLine(pos=runs[0]["threshold"], angle=0, pen=pg.mkPen("#5f6368", style=Qt.PenStyle.DashLine)))
     exporter = exporters.ImageExporter(widget.plotItem)

@@ -2,6 +2,8 @@
 training with the display on, and grab the window mid-training.
 
     python docs/make_screenshot.py [--preset pixels] [--headless-steps 40000] [--seconds 20] [--out docs/screenshot.png]
+    python docs/make_screenshot.py --agent AGENT.dqn [--seconds 20]     # an agent trained earlier, e.g. by
+                                                                        # benchmarks.learning --save-dir
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ def main() -> int:
     parser.add_argument("--headless-steps", type=int, default=40_000)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "screenshot.png"))
+    parser.add_argument("--agent", help="open this agent file instead of training one headless first")
     args = parser.parse_args()
 
     from dqn_core.checkpoint import save_agent
@@ -30,14 +33,17 @@ def main() -> int:
     from dqn_core.trainer import Trainer
 
     folder = Path(tempfile.mkdtemp())
-    agent_path = folder / f"{args.preset}.dqn"
-    trainer = Trainer(load_preset(args.preset).replace(device="cpu"))
-    started = time.perf_counter()
-    for _ in trainer.run(Control(), max_steps=args.headless_steps):
-        pass
-    save_agent(trainer, agent_path, include_replay=True)
-    print(f"trained {trainer.step} steps headless in {time.perf_counter() - started:.0f} s; "
-          f"100-episode mean {trainer.metrics.mean100():.1f}")
+    if args.agent:
+        agent_path = Path(args.agent)
+    else:
+        agent_path = folder / f"{args.preset}.dqn"
+        trainer = Trainer(load_preset(args.preset).replace(device="cpu"))
+        started = time.perf_counter()
+        for _ in trainer.run(Control(), max_steps=args.headless_steps):
+            pass
+        save_agent(trainer, agent_path, include_replay=True)
+        print(f"trained {trainer.step} steps headless in {time.perf_counter() - started:.0f} s; "
+              f"100-episode mean {trainer.metrics.mean100():.1f}")
 
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
@@ -51,7 +57,9 @@ def main() -> int:
     window.resize(1500, 900)
     window.show()
     window.open_agent(str(agent_path))
-    window.panel.controls["lr"].spin.setValue(trainer.config.lr * 0.5)   # a live change, to show its marker
+    if window.config.stop_when_solved:                 # an agent saved at its passing evaluation: keep training
+        window.panel.controls["stop_when_solved"].setChecked(False)
+    window.panel.controls["lr"].spin.setValue(window.config.lr * 0.5)   # a live change, to show its marker
     window.start_training()
     deadline = time.perf_counter() + args.seconds
 

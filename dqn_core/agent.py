@@ -98,9 +98,9 @@ class DQNAgent:
 
     def queue_update(self, batch: Batch) -> torch.Tensor:
         """One TD step, queued on the device without waiting for it (on a GPU the host goes on with the next env
-        step). Returns a device tensor (loss, mean max-Q, gradient norm before clipping, skipped): an update whose
-        loss or gradients are not finite is skipped on the device, leaving weights and optimizer state untouched,
-        and `skipped` is 1."""
+        step; with RMSprop, which has no fused kernel, the host waits for the finiteness check). Returns a device
+        tensor (loss, mean max-Q, gradient norm before clipping, skipped): an update whose loss or gradients are not
+        finite is skipped, leaving weights and optimizer state untouched, and `skipped` is 1."""
         cfg = self.config
         q_all = self.q_net(batch.obs)
         q = q_all.gather(1, batch.actions.unsqueeze(1)).squeeze(1)
@@ -129,14 +129,13 @@ class DQNAgent:
                 torch._foreach_clamp_min_(grads, -cfg.grad_clip)
                 torch._foreach_clamp_max_(grads, cfg.grad_clip)
         stats = torch.stack([loss.detach(), q_all.detach().max(dim=1).values.mean(), grad_norm.detach().float()])
-        skipped = ~torch.isfinite(stats).all()
+        skipped = (~torch.isfinite(stats).all()).float()
         if self._fused:
-            self.optimizer.found_inf = skipped.float()      # the fused kernels skip the whole step when set
-        else:
-            for g in grads:                                 # RMSprop (no momentum) leaves a weight with zero gradient
-                g.masked_fill_(skipped, 0.0)
-        self.optimizer.step()
-        return torch.cat([stats, skipped.float().unsqueeze(0)])
+            self.optimizer.found_inf = skipped              # the fused kernels skip the whole step when it is 1
+            self.optimizer.step()
+        elif not skipped.item():                            # RMSprop has no such switch: the host checks (a wait)
+            self.optimizer.step()
+        return torch.cat([stats, skipped.unsqueeze(0)])
 
     @torch.no_grad()
     def sync_target(self, tau: float) -> None:

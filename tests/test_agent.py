@@ -127,14 +127,22 @@ def test_epsilon_schedules():
     assert epsilon(lin, 4000) == pytest.approx(0.52) and epsilon(lin, 10**6) == pytest.approx(0.04)
 
 
-def test_non_finite_loss_keeps_the_weights():
-    agent = make_agent()
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "rmsprop"])
+def test_non_finite_loss_keeps_the_weights(optimizer):
+    """A non-finite update is skipped on the device: weights and optimizer state stay as they were, and the
+    next finite update proceeds normally."""
+    agent = make_agent(optimizer=optimizer)
+    agent.update(make_batch())                                 # the optimizer has state now
+    state = lambda: [v.clone() for s in agent.optimizer.state.values() for v in s.values() if torch.is_tensor(v)]
+    weights_before, state_before = [p.clone() for p in agent.q_net.parameters()], state()
     batch = make_batch()
     batch.returns[0] = float("nan")
-    before = [p.clone() for p in agent.q_net.parameters()]
     with pytest.raises(NonFiniteLossError):
         agent.update(batch)
-    assert all(torch.equal(a, b) for a, b in zip(before, agent.q_net.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(weights_before, agent.q_net.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(state_before, state()))
+    assert agent.queue_update(make_batch())[3].item() == 0.0
+    assert not all(torch.equal(a, b) for a, b in zip(weights_before, agent.q_net.parameters()))
 
 
 def test_network_shapes():

@@ -110,6 +110,22 @@ def test_lr_slider_during_training_changes_optimizer_and_marks_the_plot(make_win
     assert any(label.startswith("lr 0.0001→") for label in w.plots.marker_labels())
 
 
+def test_changes_made_together_share_one_marker(qtbot):
+    from app.plots import PlotsPanel
+    from dqn_core.metrics import Metrics
+
+    metrics = Metrics()
+    for step in (10, 20, 30):
+        metrics.add_episode(step, 10, 10.0, step / 100)
+    metrics.add_change(20, 2, "lr", 0.001, 0.0005)
+    metrics.add_change(20, 2, "gamma", 0.99, 0.98)
+    metrics.add_change(30, 3, "batch_size", 64, 128)
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.set_metrics(metrics)
+    assert panel.marker_labels() == ["lr 0.001→0.0005\ngamma 0.99→0.98", "batch_size 64→128"]
+
+
 def test_pause_step_resume(make_window, qtbot):
     w = make_window()
     w.actions_by_name["start"].trigger()
