@@ -217,14 +217,14 @@ class Trainer:
 
     def _close_stats_row(self, eps: float) -> None:
         loss, q, grad_norm, skipped = self._row_sums.tolist()
-        if skipped:
-            raise NonFiniteLossError(f"{int(skipped)} of the last {self._row_updates} updates had a non-finite loss "
-                                     "or gradient and were skipped")
         n = self._row_updates
-        nan = float("nan")
-        self.metrics.add_stats(self.step, loss / n if n else nan, q / n if n else nan, eps, grad_norm / n if n else nan)
         self._row_sums.zero_()
         self._row_updates = 0
+        if skipped:             # the row is dropped, so that training can go on once the cause is fixed
+            raise NonFiniteLossError(f"{int(skipped)} of the last {n} updates had a non-finite loss or gradient and "
+                                     "were skipped")
+        nan = float("nan")
+        self.metrics.add_stats(self.step, loss / n if n else nan, q / n if n else nan, eps, grad_norm / n if n else nan)
 
     def _after_episode(self, control: Control) -> Iterator[Any]:
         self.episode += 1

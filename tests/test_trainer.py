@@ -133,6 +133,15 @@ def test_non_finite_loss_fails_with_the_step_and_keeps_finite_weights(state_conf
     assert failed and f"step {failed[0].step}" in failed[0].message and "non-finite" in failed[0].message
     assert not of(events, ev.Finished)
     assert all(torch.isfinite(p).all() for p in trainer.agent.q_net.parameters())
+    # Fixed (sane weights, a small learning rate), the same trainer trains on.
+    torch.manual_seed(0)
+    for module in trainer.agent.q_net.modules():
+        if isinstance(module, torch.nn.Linear):
+            module.reset_parameters()
+    trainer.agent.sync_target(1.0)
+    trainer.apply_patch({"lr": 1e-4})
+    events = collect(trainer.run(max_steps=200))
+    assert not of(events, ev.Failed) and of(events, ev.Finished)
 
 
 def test_solved_detection_and_stop_when_solved(state_config):
