@@ -10,8 +10,7 @@ with the lecture's own update and training loop timed in the same run.
 
 Updates/s time `sample + update` back to back, queued as in training (the host does not wait for each); env steps/s
 time whole training runs (acting, env, replay, updates, target syncs) after the replay memory holds `learning_starts`
-transitions. Needs a CUDA GPU (`--device cpu` runs the
-same measurements on the CPU, to check the script).
+transitions. Needs a CUDA GPU (`--device cpu` runs the same measurements on the CPU, to check the script).
 """
 from __future__ import annotations
 
@@ -23,44 +22,30 @@ import numpy as np
 import torch
 
 from benchmarks.common import table, write_results
+from benchmarks.update import lecture_update, rate
 
 
-DEVICE = torch.device("cuda")
+def synchronizer(device: torch.device):
+    return torch.cuda.synchronize if device.type == "cuda" else None
 
 
-def sync() -> None:
-    if DEVICE.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def gpu_rate(fn, seconds: float) -> float:
-    """Calls per second of `fn`, counting only work the GPU has finished."""
-    for _ in range(3):
-        fn()                                        # warm-up: cuDNN picks algorithms, the allocator fills its cache
-    sync()
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        fn()
-        count += 1
-    sync()
-    return count / (time.perf_counter() - start)
-
-
-def our_config(net: str, batch: int):
+def our_config(net: str, batch: int, device: torch.device):
     from dqn_core.presets import load_preset
 
     if net == "lecture":
         config = load_preset("seed-pixels")
     else:
         config = load_preset("pixels").replace(network="nature-cnn")
-    return config.replace(batch_size=batch, device=DEVICE.type, eval_every=0, seed=0)
+    return config.replace(batch_size=batch, device=device.type, eval_every=0, seed=0)
 
 
-def our_rates(net: str, batch: int, seconds: float, steps: int) -> tuple[float, float]:
+def our_rates(net: str, batch: int, seconds: float, steps: int, device: torch.device) -> tuple[float, float]:
+    """(updates/s, env steps/s) of our engine on `device`."""
     from dqn_core.control import Control
     from dqn_core.trainer import Trainer
 
-    config = our_config(net, batch)
+    sync = synchronizer(device) or (lambda: None)
+    config = our_config(net, batch, device)
     trainer = Trainer(config)
     for _ in trainer.run(Control(), max_steps=max(config.learning_starts, batch) + 200):
         pass
@@ -72,33 +57,15 @@ def our_rates(net: str, batch: int, seconds: float, steps: int) -> tuple[float, 
     env_rate = steps / (time.perf_counter() - start)
     rng = np.random.default_rng(0)
     replay, agent = trainer.replay, trainer.agent
-    updates = gpu_rate(lambda: agent.queue_update(replay.sample(batch, rng, config.gamma, config.n_step)), seconds)
+    updates = rate(lambda: agent.queue_update(replay.sample(batch, rng, config.gamma, config.n_step)), seconds,
+                   synchronizer(device))
     return updates, env_rate
 
 
-def lecture_update_rate(batch: int, seconds: float) -> float:
-    from benchmarks import reference as ref
-
-    device = DEVICE
-    torch.manual_seed(0)
-    policy, target = ref.DQN(40, 90, 2).to(device), ref.DQN(40, 90, 2).to(device)
-    target.load_state_dict(policy.state_dict())
-    target.eval()
-    optimizer = torch.optim.RMSprop(policy.parameters())
-    memory = ref.ReplayMemory(10000)
-    for i in range(2000):
-        s = torch.rand(1, 3, 40, 90, device=device) - 0.5
-        memory.push(s, torch.tensor([[i % 2]], device=device),
-                    None if i % 25 == 24 else torch.rand(1, 3, 40, 90, device=device) - 0.5,
-                    torch.tensor([1.0], device=device))
-    return gpu_rate(lambda: ref.optimize_model(memory, policy, target, optimizer, batch_size=batch, device=device),
-                    seconds)
-
-
-def lecture_training_rate(steps: int) -> float:
+def lecture_training_rate(steps: int, device: torch.device) -> float:
     from benchmarks.reference import lecture_training
 
-    return steps / lecture_training(200 + steps, timed_from=200, device=DEVICE)
+    return steps / lecture_training(200 + steps, timed_from=200, device=device)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,17 +74,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=2000, help="timed env steps per training run")
     parser.add_argument("--device", default="cuda")
     args = parser.parse_args(argv)
-    global DEVICE
-    DEVICE = torch.device(args.device)
-    if DEVICE.type == "cuda" and not torch.cuda.is_available():
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
         print("benchmarks.cuda needs a CUDA GPU; none is available here.")
         return 1
     rows, results = [], {}
     for net in ("lecture", "nature"):
         for batch in (32, 128):
-            updates, env_rate = our_rates(net, batch, args.seconds, args.steps)
-            ref_updates = lecture_update_rate(batch, args.seconds) if net == "lecture" else None
-            ref_env = lecture_training_rate(args.steps) if net == "lecture" and batch == 128 else None
+            updates, env_rate = our_rates(net, batch, args.seconds, args.steps, device)
+            ref_updates = (rate(lecture_update(device, batch), args.seconds, synchronizer(device))
+                           if net == "lecture" else None)
+            ref_env = lecture_training_rate(args.steps, device) if net == "lecture" and batch == 128 else None
             label = f"{net} net, batch {batch}"
             rows.append([label, updates, ref_updates if ref_updates is not None else "—",
                          f"{updates / ref_updates:.2f}" if ref_updates else "—", env_rate,
@@ -126,11 +93,11 @@ def main(argv: list[str] | None = None) -> int:
             results[label] = {"our_updates_per_second": updates, "lecture_updates_per_second": ref_updates,
                               "our_env_steps_per_second": env_rate, "lecture_env_steps_per_second": ref_env}
             print(f"{label}: {updates:.1f} updates/s, {env_rate:.1f} env steps/s", flush=True)
-    name = torch.cuda.get_device_name(0) if DEVICE.type == "cuda" else "CPU"
+    name = torch.cuda.get_device_name(0) if device.type == "cuda" else "CPU"
     print(f"device: {name}; torch {torch.__version__}")
     print(table(rows, ["network", "our updates/s", "lecture updates/s", "×", "our env steps/s",
                        "lecture env steps/s", "×"]))
-    print(f"results: {write_results(DEVICE.type, {'seconds': args.seconds, 'steps': args.steps, **results})}")
+    print(f"results: {write_results(device.type, {'seconds': args.seconds, 'steps': args.steps, **results})}")
     return 0
 
 

@@ -16,13 +16,18 @@ import torch
 from benchmarks.common import busy_core, table, write_results
 
 
-def rate(fn, seconds: float) -> float:
-    fn()
-    fn()                                            # warm-up (first calls allocate and import)
+def rate(fn, seconds: float, sync=None) -> float:
+    """Calls per second of `fn`. With `sync` (e.g. torch.cuda.synchronize), only work the device has finished counts."""
+    for _ in range(3):
+        fn()                                        # warm-up: first calls allocate, import, pick kernels
+    if sync:
+        sync()
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         fn()
         count += 1
+    if sync:
+        sync()
     return count / (time.perf_counter() - start)
 
 
@@ -31,20 +36,22 @@ def matmul_gflops(seconds: float) -> float:
     return rate(lambda: torch.mm(a, b), seconds) * 2 * 1024 ** 3 / 1e9
 
 
-def lecture_update():
+def lecture_update(device: torch.device | str = "cpu", batch_size: int = 128):
+    """The lecture's update as a callable, its networks and replay memory (2,000 transitions) on `device`."""
     from benchmarks import reference as ref
 
     torch.manual_seed(0)
-    policy, target = ref.DQN(40, 90, 2), ref.DQN(40, 90, 2)
+    policy, target = ref.DQN(40, 90, 2).to(device), ref.DQN(40, 90, 2).to(device)
     target.load_state_dict(policy.state_dict())
     target.eval()
     optimizer = torch.optim.RMSprop(policy.parameters())
     memory = ref.ReplayMemory(10000)
     for i in range(2000):
-        s = torch.rand(1, 3, 40, 90) - 0.5
-        memory.push(s, torch.tensor([[i % 2]]), None if i % 25 == 24 else torch.rand(1, 3, 40, 90) - 0.5,
-                    torch.tensor([1.0]))
-    return lambda: ref.optimize_model(memory, policy, target, optimizer)
+        s = torch.rand(1, 3, 40, 90, device=device) - 0.5
+        memory.push(s, torch.tensor([[i % 2]], device=device),
+                    None if i % 25 == 24 else torch.rand(1, 3, 40, 90, device=device) - 0.5,
+                    torch.tensor([1.0], device=device))
+    return lambda: ref.optimize_model(memory, policy, target, optimizer, batch_size=batch_size, device=device)
 
 
 def our_update():
