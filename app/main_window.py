@@ -82,7 +82,7 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
             self.addDockWidget(area, dock)
             self.docks[name] = dock
         self.status_labels: dict[str, QLabel] = {}
-        for key in ("device", "rate", "steps", "episodes", "replay", "elapsed"):
+        for key in ("device", "rate", "steps", "episodes", "replay", "lr", "elapsed"):
             label = QLabel()
             label.setMinimumWidth(150 if key == "replay" else 110)   # stable widths: no relayout per update
             self.statusBar().addPermanentWidget(label)

@@ -145,9 +145,11 @@ class TrainingActions:
         elif isinstance(event, ev.EvalResult):
             self.history.add_eval(event.step, event.episode, event.mean_return, event.std_return)
             self.plots.mark_dirty()
-            solved = " — solved!" if event.solved else ""
+            confirmed = ("" if event.confirm_mean is None else
+                         f"; {self.config.confirm_episodes} more episodes: {event.confirm_mean:.1f}")
+            solved = " — solved!" if event.solved else (" — not confirmed" if confirmed else "")
             self.statusBar().showMessage(f"Greedy evaluation at step {event.step:,}: {event.mean_return:.1f} ± "
-                                         f"{event.std_return:.1f}{solved}", 8000)
+                                         f"{event.std_return:.1f}{confirmed}{solved}", 8000)
         elif isinstance(event, ev.ConfigApplied):
             for name, (old, new) in event.changes.items():
                 self.history.add_change(event.step, event.episode, name, old, new)
@@ -250,4 +252,5 @@ class TrainingActions:
         labels["steps"].setText(f"steps {step:,}")
         labels["episodes"].setText(f"episodes {episodes:,}")
         labels["replay"].setText(f"replay {fill:,}/{capacity:,} ({100 * fill / max(capacity, 1):.0f}%)")
+        labels["lr"].setText(f"lr {stats.learning_rate if stats else t.learning_rate:.3g}")
         labels["elapsed"].setText(f"trained {format_clock(elapsed)}")

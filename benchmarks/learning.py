@@ -39,8 +39,9 @@ def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_
             curve.append((trainer.env_steps, trainer.wall_seconds, event.mean_return))
             if event.solved and solved_env_steps is None:
                 solved_env_steps = trainer.env_steps
+            confirmed = "" if event.confirm_mean is None else f", {len(event.returns)} + more: {event.confirm_mean:.1f}"
             print(f"  seed {config.seed}: step {event.step:,} ({trainer.env_steps:,} env steps), "
-                  f"{trainer.wall_seconds:,.0f} s, evaluation {event.mean_return:.1f}", flush=True)
+                  f"{trainer.wall_seconds:,.0f} s, evaluation {event.mean_return:.1f}{confirmed}", flush=True)
         elif isinstance(event, ev.Failed):
             raise RuntimeError(event.message)
     wall = time.perf_counter() - started

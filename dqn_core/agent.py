@@ -27,6 +27,13 @@ def epsilon(config: TrainConfig, step: int) -> float:
     return end + (start - end) * math.exp(-step / decay)
 
 
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """The optimizer's step size after `step` steps: constant, or a linear ramp to `lr_end` (then flat)."""
+    if config.lr_schedule == "linear":
+        return config.lr + (config.lr_end - config.lr) * min(1.0, step / config.lr_decay)
+    return config.lr
+
+
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
     if config.optimizer == "rmsprop":            # the lecture: torch's RMSprop defaults, lr 0.01
         return torch.optim.RMSprop(params, lr=config.lr)
@@ -152,10 +159,13 @@ class DQNAgent:
 
     # ---- live changes ------------------------------------------------------------------------------------------
     def apply_config(self, config: TrainConfig) -> None:
-        """Take a new config whose differences are all live fields."""
+        """Take a new config whose differences are all live fields (the trainer then sets the scheduled rate)."""
         self.config = config
+        self.set_lr(config.lr)
+
+    def set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
-            group["lr"] = config.lr
+            group["lr"] = lr
 
     @property
     def lr(self) -> float:

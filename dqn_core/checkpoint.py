@@ -88,7 +88,8 @@ def agent_state(trainer, include_replay: bool) -> tuple[dict[str, Any], dict[str
                      "evals_done": trainer.evals_done, "stats_acc": trainer.open_stats},
         "last_eval": None if last is None else {"step": last.step, "episode": last.episode, "mean": last.mean_return,
                                                 "std": last.std_return, "returns": list(last.returns),
-                                                "threshold": last.threshold, "solved": last.solved},
+                                                "threshold": last.threshold, "solved": last.solved,
+                                                "confirm_mean": last.confirm_mean},
         "optimizer": {"param_groups": opt_state["param_groups"], "scalars": opt_scalars},
         "rng": {"numpy": trainer.rng.bit_generator.state},
         "env": env_meta,
@@ -263,7 +264,8 @@ def _restore(trainer, meta: dict[str, Any], arrays: dict[str, np.ndarray], where
     last = meta.get("last_eval")
     if last:
         trainer.last_eval = ev.EvalResult(last["step"], last["episode"], last["mean"], last["std"],
-                                          tuple(last["returns"]), last["threshold"], last["solved"])
+                                          tuple(last["returns"]), last["threshold"], last["solved"],
+                                          last.get("confirm_mean"))
     trainer.rng.bit_generator.state = meta["rng"]["numpy"]
     torch.set_rng_state(torch.from_numpy(np.array(arrays["rng.torch"])))
     replay_meta = meta.get("replay")

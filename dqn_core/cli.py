@@ -184,7 +184,8 @@ def _train(args: argparse.Namespace) -> int:
             if isinstance(event, ev.StepStats):
                 rate = event.steps_per_second
             elif isinstance(event, ev.EvalResult):
-                progress.eval_text = f" | eval {event.mean_return:6.1f}"
+                confirmed = "" if event.confirm_mean is None else f" (confirm {event.confirm_mean:.1f})"
+                progress.eval_text = f" | eval {event.mean_return:6.1f}{confirmed}"
             elif isinstance(event, (ev.Finished, ev.Failed)):
                 outcome = event
             progress.update(trainer, trainer.step - start_step, trainer.episode - start_episode, rate)

@@ -201,6 +201,13 @@ class TrainConfig:
     optimizer: str = _p("rmsprop", "Optimisation", "Optimizer", "Gradient method.", choices=("rmsprop", "adam", "adamw"))
     lr: float = _p(0.01, "Optimisation", "Learning rate", "Step size of the optimizer.",
                    minimum=1e-6, maximum=1.0, log=True, live=True)
+    lr_schedule: str = _p("constant", "Optimisation", "Learning-rate schedule",
+                          "constant: the learning rate throughout; linear: from the learning rate to the final one "
+                          "over `lr_decay` steps, then flat.", choices=("constant", "linear"), live=True)
+    lr_end: float = _p(1e-5, "Optimisation", "Final learning rate", "Where a linear schedule ends.",
+                       minimum=1e-7, maximum=1.0, log=True, live=True)
+    lr_decay: float = _p(1e6, "Optimisation", "Learning-rate decay", "Steps a linear schedule takes to its end.",
+                         minimum=1.0, maximum=1e8, log=True, unit="steps", live=True)
     gamma: float = _p(0.999, "Optimisation", "Discount γ", "Weight of future rewards in the TD target.",
                       minimum=0.0, maximum=0.9999, step=0.001, live=True)
     batch_size: int = _p(128, "Optimisation", "Batch size", "Transitions per gradient step.",
@@ -267,6 +274,11 @@ class TrainConfig:
                                         "Mean greedy return that counts as solved; empty uses the environment's own "
                                         "threshold (CartPole-v1: 475).", kind="float", minimum=-1e9, maximum=1e9,
                                         optional=True, live=True)
+    confirm_episodes: int = _p(0, "Evaluation", "Confirmation episodes",
+                               "When an evaluation reaches 'Solved at', this many more greedy episodes with new seeds "
+                               "must reach it too before the run counts as solved (Gymnasium's 'solved' is a "
+                               "100-episode mean); 0 trusts the evaluation alone.",
+                               minimum=0, maximum=1000, step=1, live=True, zero_label="off")
     stop_when_solved: bool = _p(False, "Evaluation", "Stop when solved", "End training at the first passing evaluation.",
                                 live=True)
 

@@ -34,6 +34,7 @@ class StepStats:
     replay_capacity: int
     steps_per_second: float
     elapsed_seconds: float
+    learning_rate: float = 0.0   # the optimizer's step size now (it follows the learning-rate schedule)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ class EvalResult:
     std_return: float
     returns: tuple[float, ...]
     threshold: float | None
-    solved: bool
+    solved: bool                        # passed, and confirmed where the config asks for confirmation
+    confirm_mean: float | None = None   # mean return of the confirmation episodes, when they were played
 
 
 @dataclass(frozen=True)

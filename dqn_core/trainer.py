@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from . import events as ev
-from .agent import DQNAgent, NonFiniteLossError, epsilon
+from .agent import DQNAgent, NonFiniteLossError, epsilon, learning_rate
 from .config import LIVE_FIELDS, ConfigError, TrainConfig, parse_values
 from .control import Control, SaveRequest
 from .device import describe_device, one_thread, resolve_device, set_threads
@@ -25,6 +25,7 @@ STATS_INTERVAL = 10          # env steps per row of training statistics
 STATS_EVENT_SECONDS = 0.2    # StepStats events at most this often
 EVAL_BATCH = 32              # evaluation episodes played side by side
 EVAL_SEED_OFFSET = 1_000_003
+CONFIRM_SEED_SHIFT = 1000       # confirmation episodes' seeds, after an evaluation's own
 
 
 class Trainer:
@@ -80,6 +81,10 @@ class Trainer:
     @property
     def epsilon(self) -> float:
         return epsilon(self.config, self.step)
+
+    @property
+    def learning_rate(self) -> float:
+        return learning_rate(self.config, self.step)
 
     def solved_threshold(self) -> float | None:
         if self.config.solved_threshold is not None:
@@ -197,6 +202,7 @@ class Trainer:
         cfg = self.config
         beta = cfg.per_beta_start + (1.0 - cfg.per_beta_start) * min(1.0, self.step / cfg.per_beta_steps)
         batch = self.replay.sample(cfg.batch_size, self.rng, cfg.gamma, cfg.n_step, beta)
+        self.agent.set_lr(learning_rate(cfg, self.step))
         self._row_sums += self.agent.queue_update(batch)
         if cfg.prioritized:
             self.replay.update_priorities(batch.indices, self.agent.td_errors.cpu().numpy(), cfg.per_alpha)
@@ -260,7 +266,7 @@ class Trainer:
         self._stats_time, self._stats_step = now, self.step
         yield ev.StepStats(rows["step"], rows["loss"], rows["q_mean"], rows["epsilon"], rows["grad_norm"],
                            self.step, self.episode, self.updates, len(self.replay), self.replay.capacity, rate,
-                           self.wall_seconds)
+                           self.wall_seconds, self.learning_rate)
 
     # ---- evaluation ----------------------------------------------------------------------------------------------
     def _maybe_evaluate(self, control: Control, count: int) -> Iterator[Any]:
@@ -272,18 +278,29 @@ class Trainer:
 
     def evaluate(self, episodes: int, control: Control | None = None) -> ev.EvalResult | None:
         """Greedy returns over `episodes` episodes on separate envs; None if a stop interrupted it."""
-        seeds = [self.config.seed + EVAL_SEED_OFFSET + 7919 * self.evals_done + i for i in range(episodes)]
-        returns = self.greedy_returns(seeds, control)
+        # Each evaluation draws from its own block of seeds: evaluation episodes first, confirmation episodes from
+        # CONFIRM_SEED_SHIFT on (both at most 1000, so the blocks never overlap).
+        first_seed = self.config.seed + EVAL_SEED_OFFSET + 7919 * self.evals_done
+        returns = self.greedy_returns([first_seed + i for i in range(episodes)], control)
         if returns is None:
             return None
         self.evals_done += 1
         mean, std = float(np.mean(returns)), float(np.std(returns))
         threshold = self.solved_threshold()
         solved = threshold is not None and mean >= threshold
+        confirm_mean = None
+        if solved and self.config.confirm_episodes:
+            # A short evaluation passes by luck now and then (one 20-episode pass at 481 scored 441 over 100);
+            # the run counts as solved only if fresh episodes agree.
+            more = self.greedy_returns([first_seed + CONFIRM_SEED_SHIFT + i for i in range(self.config.confirm_episodes)],
+                                       control)
+            confirm_mean = None if more is None else float(np.mean(more))
+            solved = confirm_mean is not None and confirm_mean >= threshold
         if solved and self.solved_at_step is None:
             self.solved_at_step, self.solved_at_seconds = self.step, self.wall_seconds
         self.metrics.add_eval(self.step, self.episode, mean, std)
-        self.last_eval = ev.EvalResult(self.step, self.episode, mean, std, tuple(returns), threshold, solved)
+        self.last_eval = ev.EvalResult(self.step, self.episode, mean, std, tuple(returns), threshold, solved,
+                                       confirm_mean)
         return self.last_eval
 
     def greedy_returns(self, seeds: list[int], control: Control | None = None) -> list[float] | None:

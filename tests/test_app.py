@@ -83,7 +83,18 @@ def test_start_training_updates_curve_env_view_and_status(make_window, qtbot):
     assert w.env_view.bars.values is not None and len(w.env_view.bars.values) == 2
     assert w.status_labels["device"].text().startswith("cpu")
     assert "steps/s" in w.status_labels["rate"].text()
+    assert w.status_labels["lr"].text() == "lr 0.0001"                   # tutorial-state's constant rate
     assert "training" in w.windowTitle()
+
+
+def test_status_bar_shows_an_evaluation_and_its_confirmation(make_window, qtbot):
+    w = make_window(device="cpu", eval_every=1, eval_unit="episodes", eval_episodes=2, confirm_episodes=5,
+                    solved_threshold=0.0)
+    w.start_training()
+    qtbot.waitUntil(lambda: "more episodes" in w.statusBar().currentMessage(), timeout=WAIT)
+    message = w.statusBar().currentMessage()
+    assert message.startswith("Greedy evaluation at step") and "; 5 more episodes: " in message
+    assert message.endswith("— solved!")
 
 
 def test_pixel_view_shows_every_stacked_frame(make_window, qtbot):

@@ -5,6 +5,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 import torch
 
 from conftest import TEST_DEVICE
@@ -150,6 +151,48 @@ def test_solved_detection_and_stop_when_solved(state_config):
     result = of(events, ev.EvalResult)[0]
     assert result.solved and result.threshold == 5.0
     assert events[-1].reason == "solved" and events[-1].summary["solved_at_step"] == result.step
+
+
+def test_a_passing_evaluation_counts_as_solved_only_if_the_confirmation_episodes_agree(state_config):
+    # An untrained greedy agent: each episode's return depends only on its seed, so fresh trainers replay the same
+    # evaluation and confirmation. Find a seed whose short evaluation scores above its confirmation, then put the bar
+    # between the two.
+    def first_evaluation(seed, threshold):
+        trainer = Trainer(state_config.replace(seed=seed, eval_episodes=3, confirm_episodes=40,
+                                               solved_threshold=threshold, stop_when_solved=True))
+        return trainer, trainer.evaluate(trainer.config.eval_episodes)
+
+    for seed in range(20):
+        _, both = first_evaluation(seed, -1e9)          # every evaluation passes: both means are played
+        assert both.solved and both.confirm_mean is not None and len(both.returns) == 3
+        if both.mean_return > both.confirm_mean:
+            break
+    else:
+        raise AssertionError("no seed's evaluation scored above its confirmation")
+    bar = (both.mean_return + both.confirm_mean) / 2
+
+    trainer, lucky = first_evaluation(seed, bar)
+    assert lucky.mean_return >= bar and lucky.confirm_mean == both.confirm_mean < bar
+    assert not lucky.solved and trainer.solved_at_step is None
+    events = collect(trainer.run(max_steps=50))           # an unconfirmed pass does not stop the run
+    assert events[-1].reason == "budget"
+
+    trainer, fair = first_evaluation(seed, both.confirm_mean)
+    assert fair.solved and trainer.solved_at_step == 0
+
+    trainer, failed = first_evaluation(seed, both.mean_return + 1)
+    assert not failed.solved and failed.confirm_mean is None     # nothing to confirm
+
+
+def test_a_linear_learning_rate_schedule_steps_the_optimizer_down_to_its_end(state_config):
+    trainer = Trainer(state_config.replace(lr=1e-3, lr_schedule="linear", lr_end=1e-4, lr_decay=400.0, train_freq=1))
+    events = collect(trainer.run(max_steps=200))          # the last update ran at step 200: halfway down
+    assert trainer.agent.lr == pytest.approx(5.5e-4) == of(events, ev.StepStats)[-1].learning_rate
+    collect(trainer.run(max_steps=400))
+    assert trainer.agent.lr == pytest.approx(1e-4)
+    trainer.apply_patch({"lr_schedule": "constant"})      # live: back to the set rate at the next update
+    collect(trainer.run(max_steps=1))
+    assert trainer.agent.lr == pytest.approx(1e-3)
 
 
 def test_watch_plays_greedy_without_training(state_config):
