@@ -292,8 +292,8 @@ class Trainer:
         if solved and self.config.confirm_episodes:
             # A short evaluation passes by luck now and then (one 20-episode pass at 481 scored 441 over 100);
             # the run counts as solved only if fresh episodes agree.
-            more = self.greedy_returns([first_seed + CONFIRM_SEED_SHIFT + i for i in range(self.config.confirm_episodes)],
-                                       control)
+            first_confirm = first_seed + CONFIRM_SEED_SHIFT
+            more = self.greedy_returns([first_confirm + i for i in range(self.config.confirm_episodes)], control)
             confirm_mean = None if more is None else float(np.mean(more))
             solved = confirm_mean is not None and confirm_mean >= threshold
         if solved and self.solved_at_step is None:
