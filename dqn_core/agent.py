@@ -158,10 +158,10 @@ class DQNAgent:
             torch._foreach_copy_(buffers, list(self.q_net.buffers()))
 
     # ---- live changes ------------------------------------------------------------------------------------------
-    def apply_config(self, config: TrainConfig) -> None:
-        """Take a new config whose differences are all live fields (the trainer then sets the scheduled rate)."""
+    def apply_config(self, config: TrainConfig, lr: float) -> None:
+        """Take a new config whose differences are all live fields, and `lr`, the rate its schedule gives now."""
         self.config = config
-        self.set_lr(config.lr)
+        self.set_lr(lr)
 
     def set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:

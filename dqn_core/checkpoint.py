@@ -251,7 +251,6 @@ def _restore(trainer, meta: dict[str, Any], arrays: dict[str, np.ndarray], where
         if "betas" in group:
             group["betas"] = tuple(group["betas"])
     agent.optimizer.load_state_dict({"state": state, "param_groups": groups})
-    agent.apply_config(trainer.config)
     trainer.metrics = Metrics.from_arrays({k[8:]: v for k, v in arrays.items() if k.startswith("metrics.")},
                                           meta.get("changes", []))
     c = meta["counters"]
@@ -260,6 +259,7 @@ def _restore(trainer, meta: dict[str, Any], arrays: dict[str, np.ndarray], where
     trainer.wall_seconds = float(c["wall_seconds"])
     trainer.solved_at_step, trainer.solved_at_seconds = c.get("solved_at_step"), c.get("solved_at_seconds")
     trainer.evals_done = int(c.get("evals_done", 0))
+    agent.apply_config(trainer.config, trainer.learning_rate)         # the rate at the restored step
     trainer.open_stats = list(c.get("stats_acc", [0.0, 0.0, 0.0, 0]))
     last = meta.get("last_eval")
     if last:

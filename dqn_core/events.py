@@ -34,7 +34,7 @@ class StepStats:
     replay_capacity: int
     steps_per_second: float
     elapsed_seconds: float
-    learning_rate: float = 0.0   # the optimizer's step size now (it follows the learning-rate schedule)
+    learning_rate: float         # the optimizer's step size now (it follows the learning-rate schedule)
 
 
 @dataclass(frozen=True)

@@ -202,7 +202,7 @@ class Trainer:
         cfg = self.config
         beta = cfg.per_beta_start + (1.0 - cfg.per_beta_start) * min(1.0, self.step / cfg.per_beta_steps)
         batch = self.replay.sample(cfg.batch_size, self.rng, cfg.gamma, cfg.n_step, beta)
-        self.agent.set_lr(learning_rate(cfg, self.step))
+        self.agent.set_lr(self.learning_rate)
         self._row_sums += self.agent.queue_update(batch)
         if cfg.prioritized:
             self.replay.update_priorities(batch.indices, self.agent.td_errors.cpu().numpy(), cfg.per_alpha)
@@ -419,7 +419,7 @@ class Trainer:
         for name, (old, value) in diff.items():
             self.metrics.add_change(self.step, self.episode, name, old, value)
         self.config = new
-        self.agent.apply_config(new)
+        self.agent.apply_config(new, self.learning_rate)
         if "torch_threads" in diff:
             set_threads(new.torch_threads, self.auto_threads)
         for env in self._eval_envs:

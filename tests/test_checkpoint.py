@@ -172,3 +172,11 @@ def test_interrupted_save_keeps_the_previous_file(tmp_path, state_config, monkey
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["agent.dqn"]   # no temporary file left behind
     assert load_agent(path).step == 0
+
+
+def test_a_loaded_agent_continues_its_learning_rate_schedule(tmp_path, state_config):
+    trainer = Trainer(state_config.replace(lr=1e-3, lr_schedule="linear", lr_end=1e-4, lr_decay=400.0, train_freq=1))
+    train(trainer, 200)
+    path = tmp_path / "a.dqn"
+    save_agent(trainer, path)
+    assert load_agent(path).agent.lr == pytest.approx(5.5e-4) == trainer.agent.lr

@@ -190,6 +190,8 @@ def test_a_linear_learning_rate_schedule_steps_the_optimizer_down_to_its_end(sta
     assert trainer.agent.lr == pytest.approx(5.5e-4) == of(events, ev.StepStats)[-1].learning_rate
     collect(trainer.run(max_steps=400))
     assert trainer.agent.lr == pytest.approx(1e-4)
+    trainer.apply_patch({"lr_end": 2e-4})                 # a live change takes the schedule's rate at once
+    assert trainer.agent.lr == pytest.approx(2e-4)
     trainer.apply_patch({"lr_schedule": "constant"})      # live: back to the set rate at the next update
     collect(trainer.run(max_steps=1))
     assert trainer.agent.lr == pytest.approx(1e-3)
