@@ -6,6 +6,7 @@ and does its own scaling (and the lecture's frame difference) on the device, so 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .config import ConfigError, TrainConfig
@@ -52,6 +53,17 @@ class QHead(nn.Module):
         if self.value is None:
             return adv
         return self.value(h) + adv - adv.mean(dim=1, keepdim=True)
+
+
+class MLPBody(nn.Sequential):
+    """Linear and ReLU layers, applied as plain functions: a module call per layer costs more than the layer itself
+    for a small MLP at batch 64 (measured; `benchmarks/NOTES.md`). Same parameters and state-dict keys as the
+    nn.Sequential it replaces."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self._modules.values():
+            x = F.linear(x, layer.weight, layer.bias) if isinstance(layer, nn.Linear) else torch.relu(x)
+        return x
 
 
 class QNetwork(nn.Module):
@@ -116,7 +128,7 @@ def build_q_network(config: TrainConfig, frame_shape: tuple[int, ...], history: 
         for hidden in config.hidden_sizes:
             layers += [nn.Linear(size, hidden), nn.ReLU()]
             size = hidden
-        return QNetwork(adapter, nn.Sequential(*layers), size, n_actions, config.dueling)
+        return QNetwork(adapter, MLPBody(*layers), size, n_actions, config.dueling)
     _, h, w = frame_shape
     make = {"lecture-cnn": _lecture_body, "nature-cnn": _nature_body, "fast-cnn": _fast_body}[kind]
     body, oh, ow, oc = make(in_channels, h, w)

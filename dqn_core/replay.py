@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
 
 from .device import to_device
 from .sumtree import SumTree
+
+SAMPLE_CHUNK_BYTES = 32 << 20      # observations drawn at once for a run of uniform updates (see sample_batches)
 
 
 class ReplayMemoryError(MemoryError):
@@ -31,6 +33,11 @@ class Batch:
     next_obs: torch.Tensor
     indices: np.ndarray
     weights: torch.Tensor | None = None   # (B,) importance weights (prioritized replay), else None
+
+    def rows(self, lo: int, hi: int) -> Batch:
+        """Transitions lo…hi−1 of this batch (views, no copies)."""
+        return Batch(self.obs[lo:hi], self.actions[lo:hi], self.returns[lo:hi], self.discounts[lo:hi],
+                     self.next_obs[lo:hi], self.indices[lo:hi], None if self.weights is None else self.weights[lo:hi])
 
 
 def format_bytes(n: float) -> str:
@@ -185,6 +192,25 @@ class ReplayMemory:
         batch = self.gather(idx, gamma, n_step)
         batch.weights = to_device((weights / weights.max()).astype(np.float32), self.device)
         return batch
+
+    def sample_batches(self, count: int, batch_size: int, rng: np.random.Generator, gamma: float, n_step: int = 1,
+                       beta: float = 1.0) -> Iterator[Batch]:
+        """Batches for `count` updates in a row with nothing stored between them, drawn lazily.
+
+        Uniform batches are drawn together, as many per gather as fit in SAMPLE_CHUNK_BYTES: the same distribution
+        as one draw per update, without the per-draw Python and indexing cost (which was ~10 % of a `zoo-state`
+        update). Prioritized batches are drawn one at a time, since each update changes the priorities."""
+        if self.priorities is not None:
+            for _ in range(count):
+                yield self.sample(batch_size, rng, gamma, n_step, beta)
+            return
+        per_batch = 2 * batch_size * self.history * self.frames[0].nbytes
+        chunk = max(1, min(count, SAMPLE_CHUNK_BYTES // max(1, per_batch)))
+        for first in range(0, count, chunk):
+            n = min(chunk, count - first)
+            drawn = self.sample(n * batch_size, rng, gamma, n_step)
+            for k in range(n):
+                yield drawn.rows(k * batch_size, (k + 1) * batch_size)
 
     def update_priorities(self, idx: np.ndarray, td_errors: np.ndarray, alpha: float, eps: float = 1e-6) -> None:
         """After an update: priority = (|TD error| + ε)^α for the sampled slots that still hold them."""

@@ -150,7 +150,7 @@ class Trainer:
                 control.took_step(ended)
                 if ended:
                     yield from self._after_episode(control)
-                elif self.config.eval_unit == "steps":
+                if self.config.eval_unit == "steps":          # also when this step ended an episode
                     yield from self._maybe_evaluate(control, self.step)
                 if self.config.stop_when_solved and self.solved_at_step is not None:
                     reason = "solved"
@@ -185,8 +185,7 @@ class Trainer:
         self.episode_step += self.env.last_env_steps   # durations in env steps, the env's own time limit's unit
         self.episode_return += reward
         if self.step % cfg.train_freq == 0 and len(self.replay) >= max(cfg.learning_starts, cfg.batch_size):
-            for _ in range(cfg.gradient_steps):
-                self._update()
+            self._train(cfg.gradient_steps)
         if cfg.target_update_unit == "steps" and self.step % cfg.target_update == 0:
             self.agent.sync_target(cfg.tau)
         if self.step % STATS_INTERVAL == 0:
@@ -198,16 +197,17 @@ class Trainer:
         yield from self._stats_event()
         return terminated or truncated
 
-    def _update(self) -> None:
+    def _train(self, count: int) -> None:
+        """`count` TD updates in a row (nothing is stored between them)."""
         cfg = self.config
         beta = cfg.per_beta_start + (1.0 - cfg.per_beta_start) * min(1.0, self.step / cfg.per_beta_steps)
-        batch = self.replay.sample(cfg.batch_size, self.rng, cfg.gamma, cfg.n_step, beta)
         self.agent.set_lr(self.learning_rate)
-        self._row_sums += self.agent.queue_update(batch)
-        if cfg.prioritized:
-            self.replay.update_priorities(batch.indices, self.agent.td_errors.cpu().numpy(), cfg.per_alpha)
-        self.updates += 1
-        self._row_updates += 1
+        for batch in self.replay.sample_batches(count, cfg.batch_size, self.rng, cfg.gamma, cfg.n_step, beta):
+            self._row_sums += self.agent.queue_update(batch)
+            if cfg.prioritized:
+                self.replay.update_priorities(batch.indices, self.agent.td_errors.cpu().numpy(), cfg.per_alpha)
+            self.updates += 1
+            self._row_updates += 1
 
     @property
     def open_stats(self) -> list[float]:

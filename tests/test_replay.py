@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from conftest import TEST_DEVICE
+from dqn_core import replay
 from dqn_core.replay import ReplayMemory, ReplayMemoryError
 
 
@@ -98,6 +99,34 @@ def test_sampling_returns_tensors_on_the_device_in_network_layout():
     b = mem.sample(8, np.random.default_rng(0), gamma=0.99)
     assert b.obs.shape == (8, 6, 4, 5) and b.obs.dtype == torch.uint8 and b.actions.dtype == torch.int64
     assert b.obs.device.type == TEST_DEVICE and b.returns.shape == (8,)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 200, 1 << 20])     # one batch per draw, a few, all at once
+def test_batches_for_a_run_of_updates_are_uniform_complete_transitions(monkeypatch, chunk_bytes):
+    monkeypatch.setattr(replay, "SAMPLE_CHUNK_BYTES", chunk_bytes)
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=2, device=torch.device(TEST_DEVICE))
+    fill(mem, [5, 3, 4])                                       # 12 transitions
+    batches = list(mem.sample_batches(600, 8, np.random.default_rng(0), gamma=0.5))
+    assert len(batches) == 600 and all(len(b.indices) == 8 for b in batches)
+    for b in batches[:20] + batches[-20:]:                     # each row is the transition its index names
+        expected = mem.gather(b.indices, gamma=0.5)
+        assert torch.equal(b.obs, expected.obs) and torch.equal(b.next_obs, expected.next_obs)
+        assert torch.equal(b.returns, expected.returns) and torch.equal(b.actions, expected.actions)
+    counts = np.bincount(np.concatenate([b.indices for b in batches]), minlength=mem.size)
+    assert counts[~mem.valid[:mem.size]].sum() == 0            # never an episode's last frame
+    assert counts[mem.valid[:mem.size]].min() > 300 and counts.max() < 500      # 4,800 draws over 12: ~400 each
+
+
+def test_prioritized_batches_are_drawn_one_at_a_time_from_the_current_priorities():
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=1, device=torch.device(TEST_DEVICE), prioritized=True)
+    fill(mem, [5, 5])
+    batches = mem.sample_batches(2, 16, np.random.default_rng(0), gamma=0.5)
+    first = next(batches)
+    assert len(set(first.indices.tolist())) > 1 and first.weights is not None
+    valid = np.flatnonzero(mem.valid)
+    errors = np.where(valid == valid[3], 1.0, 0.0)             # only one transition keeps a priority above ε
+    mem.update_priorities(valid, errors, alpha=1.0, eps=1e-9)
+    assert set(next(batches).indices.tolist()) == {valid[3]}
 
 
 def test_too_large_memory_is_refused_before_allocating():

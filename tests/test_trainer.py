@@ -153,6 +153,13 @@ def test_solved_detection_and_stop_when_solved(state_config):
     assert events[-1].reason == "solved" and events[-1].summary["solved_at_step"] == result.step
 
 
+def test_evaluation_every_n_steps_runs_at_every_multiple_even_where_an_episode_ends(state_config):
+    trainer = Trainer(state_config.replace(eval_every=1, eval_unit="steps", eval_episodes=1))
+    events = collect(trainer.run(max_steps=100))
+    assert of(events, ev.EpisodeEnd)                 # so some evaluations fall on a step that ends an episode
+    assert [e.step for e in of(events, ev.EvalResult)] == list(range(1, 101))
+
+
 def test_a_passing_evaluation_counts_as_solved_only_if_the_confirmation_episodes_agree(state_config):
     # An untrained greedy agent: each episode's return depends only on its seed, so fresh trainers replay the same
     # evaluation and confirmation. Find a seed whose short evaluation scores above its confirmation, then put the bar
