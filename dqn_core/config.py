@@ -279,7 +279,8 @@ class TrainConfig:
                                "must reach it too before the run counts as solved (Gymnasium's 'solved' is a "
                                "100-episode mean); 0 trusts the evaluation alone.",
                                minimum=0, maximum=1000, step=1, live=True, zero_label="off")
-    stop_when_solved: bool = _p(False, "Evaluation", "Stop when solved", "End training at the first evaluation that counts as solved (confirmed, where asked).",
+    stop_when_solved: bool = _p(False, "Evaluation", "Stop when solved",
+                                "End training at the first evaluation that counts as solved (confirmed, where asked).",
                                 live=True)
 
     def __post_init__(self) -> None:
