@@ -7,7 +7,9 @@
 - ours with the lecture's settings: the `seed-pixels` preset (the same network, batch, schedule and update rate);
 - ours with the `pixels` preset (the settings that learn: stride-4 net, batch 64 every 4 steps).
 
-Every run starts from an empty replay memory; the first `--skip` steps (at least until the memory holds a batch and
+All three run in one process under the engine's allocator settings (`dqn_core.device.reuse_freed_memory`, applied
+before the lecture's run), so the lecture's loop gets the same memory reuse as ours. Every run starts from an empty
+replay memory; the first `--skip` steps (at least until the memory holds a batch and
 learning has started) are not timed, so all rates are of training proper.
 """
 from __future__ import annotations
@@ -52,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
+    from dqn_core.device import reuse_freed_memory
+
+    reuse_freed_memory()
     lecture = lecture_rate(args.steps, 200)
     seed = our_rate("seed-pixels", args.steps, 200)
     pixels = our_rate("pixels", args.pixels_steps, args.skip)

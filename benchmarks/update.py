@@ -3,6 +3,9 @@ with achieved GFLOP/s against a plain matmul ceiling measured in the same run an
 process competing for a core (the window's share), which is what the engine's thread default is chosen from.
 
     python -m benchmarks.update [--seconds 6]
+
+Both run in one process under the engine's allocator settings (`dqn_core.device.reuse_freed_memory`, which a
+`Trainer` applies), so neither pays page faults the other does not.
 """
 from __future__ import annotations
 
@@ -89,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0)
     args = parser.parse_args(argv)
+    from dqn_core.device import reuse_freed_memory
+
+    reuse_freed_memory()
     ours_fn, agent = our_update()
     flops = update_flops(agent)
     lecture_fn = lecture_update()

@@ -16,7 +16,7 @@ from . import events as ev
 from .agent import DQNAgent, NonFiniteLossError, epsilon, learning_rate
 from .config import LIVE_FIELDS, ConfigError, TrainConfig, parse_values
 from .control import Control, SaveRequest
-from .device import describe_device, one_thread, resolve_device, set_threads
+from .device import describe_device, one_thread, resolve_device, reuse_freed_memory, set_threads
 from .envs import ObservedEnv, history_length
 from .metrics import Metrics
 from .replay import ReplayMemory
@@ -39,6 +39,7 @@ class Trainer:
         self.auto_threads = auto_threads
         self.device = resolve_device(config.device)
         set_threads(config.torch_threads, auto_threads)
+        reuse_freed_memory()
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.env = ObservedEnv(config, config.seed)
