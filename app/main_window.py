@@ -110,6 +110,8 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
                                  sp.SP_DialogOpenButton)
         a["save"] = self._action("&Save Agent", self.save_agent, QKeySequence.StandardKey.Save, sp.SP_DialogSaveButton)
         a["save_as"] = self._action("Save Agent &As…", self.save_agent_as, "Ctrl+Shift+S")
+        a["save_best"] = self._action("Save &Best Agent As…", self.save_best_agent_as,
+                                      tip="The agent as it was at its best greedy evaluation so far")
         a["include_replay"] = self._action("Include Replay Memory in Saves", lambda: None,
                                            tip="Larger files, but resuming continues exactly")
         a["include_replay"].setCheckable(True)
@@ -149,7 +151,7 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
-        for key in ("save", "save_as", "include_replay"):
+        for key in ("save", "save_as", "save_best", "include_replay"):
             file_menu.addAction(a[key])
         file_menu.addSeparator()
         file_menu.addAction(a["load_preset"])

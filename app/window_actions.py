@@ -142,6 +142,36 @@ class AgentFileActions:
         self._saved(path, f"Saved {path} ({size / 1024:,.0f} KiB)")
         return True
 
+    def save_best_agent_as(self) -> bool:
+        """Write the agent as it was at its best greedy evaluation (kept by the trainer at each new best)."""
+        trainer = self.trainer
+        if trainer is None or trainer.best_eval is None:
+            return False
+        start = str(Path(self._last_dir()) / f"{self.config.env_id}-best-{trainer.best_eval.step}.dqn")
+        path, _ = QFileDialog.getSaveFileName(self, "Save Best Agent As", start, AGENT_FILTER)
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += ".dqn"
+        if self.session is not None and self.session.running:
+            self.session.control.save(path, best=True)           # answered by Saved(best=True)
+            self.statusBar().showMessage(f"Saving the best agent to {path}…")
+            return True
+        try:
+            size = write_agent_file(trainer, path, best=True)
+        except (OSError, ValueError, RuntimeError) as exc:
+            self._error("Cannot save agent", f"Could not save {path}: {exc}\nThe previous file, if any, is unchanged.")
+            return False
+        self._saved_best(path, f"Saved the best agent ({trainer.describe_best()}) to {path} ({size / 1024:,.0f} KiB)")
+        return True
+
+    def _saved_best(self, path: str, message: str) -> None:
+        if self.path and Path(path).resolve() == Path(self.path).resolve():
+            self.dirty = True             # the agent's own file now holds the best agent, not the current one
+        self._remember(path)
+        self.statusBar().showMessage(message, 8000)
+        self._update_state()
+
     def _saved(self, path: str, message: str) -> None:
         self.path = path
         self.dirty = False

@@ -146,10 +146,13 @@ class TrainingActions:
             self.history.add_eval(event.step, event.episode, event.mean_return, event.std_return)
             self.plots.mark_dirty()
             confirmed = ("" if event.confirm_mean is None else
-                         f"; {self.config.confirm_episodes} more episodes: {event.confirm_mean:.1f}")
+                         f"; {event.confirm_episodes} more episodes: {event.confirm_mean:.1f}")
             solved = " — solved!" if event.solved else (" — not confirmed" if confirmed else "")
-            self.statusBar().showMessage(f"Greedy evaluation at step {event.step:,}: {event.mean_return:.1f} ± "
+            best = " (best so far)" if event.new_best else ""
+            self.statusBar().showMessage(f"Greedy evaluation at step {event.step:,}{best}: {event.mean_return:.1f} ± "
                                          f"{event.std_return:.1f}{confirmed}{solved}", 8000)
+            if event.new_best:
+                self._update_state()          # File ▸ Save Best Agent As… now has an agent to save
         elif isinstance(event, ev.ConfigApplied):
             for name, (old, new) in event.changes.items():
                 self.history.add_change(event.step, event.episode, name, old, new)
@@ -168,7 +171,9 @@ class TrainingActions:
             self.paused = event.state == "paused"
             self._update_state()
         elif isinstance(event, ev.Saved):
-            if event.ok:
+            if event.ok and event.best:
+                self._saved_best(event.path, event.message)
+            elif event.ok:
                 self._saved(event.path, event.message)
             else:
                 self._error("Cannot save agent", event.message + "\nThe previous file, if any, is unchanged.")
@@ -226,6 +231,12 @@ class TrainingActions:
         a["watch"].setEnabled(not running and self.trainer is not None)
         a["save"].setEnabled(self.trainer is not None and self.mode != "watch")
         a["save_as"].setEnabled(self.trainer is not None and self.mode != "watch")
+        best = self.trainer.best_eval if self.trainer is not None else None
+        a["save_best"].setEnabled(best is not None and self.mode != "watch")
+        a["save_best"].setStatusTip("The agent as it was at its best greedy evaluation so far"
+                                    if best is None else f"The agent at its best evaluation: {best.score:.1f} at "
+                                    f"step {best.step:,} (mean of {len(best.returns) + best.confirm_episodes} "
+                                    "greedy episodes)")
         for key in ("new", "open", "load_preset"):
             a[key].setEnabled(True)
         self.panel.set_training(training)

@@ -35,9 +35,18 @@ class AgentFileError(ValueError):
 
 
 # ---- saving ------------------------------------------------------------------------------------------------------
-def save_agent(trainer, path: str | Path, include_replay: bool = False) -> int:
-    """Write `trainer` to `path` atomically; return the file size in bytes."""
-    meta, arrays = agent_state(trainer, include_replay)
+def save_agent(trainer, path: str | Path, include_replay: bool = False, best: bool = False) -> int:
+    """Write `trainer` to `path` atomically; return the file size in bytes.
+
+    With `best`, write the agent as it was at its best-scoring evaluation (`trainer.best_state`; never with the
+    replay memory, which has moved on since)."""
+    if best:
+        if trainer.best_state is None:
+            raise ValueError("there is no best agent yet: it is kept at each greedy evaluation (eval_every)")
+        meta, arrays = trainer.best_state
+        meta = dict(meta, saved_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    else:
+        meta, arrays = agent_state(trainer, include_replay)
     meta["arrays"] = {name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()}
     with atomic_writer(path) as handle:
         with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
@@ -89,7 +98,9 @@ def agent_state(trainer, include_replay: bool) -> tuple[dict[str, Any], dict[str
         "last_eval": None if last is None else {"step": last.step, "episode": last.episode, "mean": last.mean_return,
                                                 "std": last.std_return, "returns": list(last.returns),
                                                 "threshold": last.threshold, "solved": last.solved,
-                                                "confirm_mean": last.confirm_mean},
+                                                "confirm_mean": last.confirm_mean,
+                                                "confirm_episodes": last.confirm_episodes,
+                                                "new_best": last.new_best},
         "optimizer": {"param_groups": opt_state["param_groups"], "scalars": opt_scalars},
         "rng": {"numpy": trainer.rng.bit_generator.state},
         "env": env_meta,
@@ -265,7 +276,8 @@ def _restore(trainer, meta: dict[str, Any], arrays: dict[str, np.ndarray], where
     if last:
         trainer.last_eval = ev.EvalResult(last["step"], last["episode"], last["mean"], last["std"],
                                           tuple(last["returns"]), last["threshold"], last["solved"],
-                                          last.get("confirm_mean"))
+                                          last.get("confirm_mean"), last.get("confirm_episodes", 0),
+                                          bool(last.get("new_best", False)))
     trainer.rng.bit_generator.state = meta["rng"]["numpy"]
     torch.set_rng_state(torch.from_numpy(np.array(arrays["rng.torch"])))
     replay_meta = meta.get("replay")

@@ -94,6 +94,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
     p.add_argument("--save", metavar="FILE", help="write the agent here at the end (also after Ctrl+C)")
+    p.add_argument("--save-best", metavar="FILE", help="write the agent as it was at its best greedy evaluation "
+                   "here, each time an evaluation beats the best so far (a DQN's last agent can be worse)")
     p.add_argument("--save-replay", action="store_true", help="include the replay memory in the agent file")
     p.add_argument("--resume", metavar="FILE", help="continue training an agent file")
     p.add_argument("--metrics", metavar="FILE.csv", help="write per-episode metrics as CSV")
@@ -155,7 +157,8 @@ def _train(args: argparse.Namespace) -> int:
     for value, name in ((args.steps, "--steps"), (args.episodes, "--episodes")):
         if value is not None and value < 1:
             raise ConfigError(name, value, "a positive integer")
-    for path, what in ((args.save, "--save"), (args.metrics, "--metrics"), (args.summary_json, "--summary-json")):
+    for path, what in ((args.save, "--save"), (args.save_best, "--save-best"), (args.metrics, "--metrics"),
+                       (args.summary_json, "--summary-json")):
         if path:
             _check_writable(path, what)
     if args.resume:
@@ -179,6 +182,14 @@ def _train(args: argparse.Namespace) -> int:
     start_step, start_episode, start_wall, rate = trainer.step, trainer.episode, trainer.wall_seconds, 0.0
     started = time.perf_counter()
     outcome: Any = None
+
+    def keep_best(result) -> None:
+        if args.save_best and result is not None and result.new_best:
+            try:
+                save_agent(trainer, args.save_best, best=True)
+            except (OSError, ValueError) as exc:       # training goes on; the previous file stays as it was
+                print(f"dqn-train: warning: could not write {args.save_best}: {exc}", file=sys.stderr)
+
     try:
         for event in trainer.run(control, max_steps=args.steps, max_episodes=None if args.steps else episodes):
             if isinstance(event, ev.StepStats):
@@ -186,6 +197,7 @@ def _train(args: argparse.Namespace) -> int:
             elif isinstance(event, ev.EvalResult):
                 confirmed = "" if event.confirm_mean is None else f" (confirm {event.confirm_mean:.1f})"
                 progress.eval_text = f" | eval {event.mean_return:6.1f}{confirmed}"
+                keep_best(event)
             elif isinstance(event, (ev.Finished, ev.Failed)):
                 outcome = event
             progress.update(trainer, trainer.step - start_step, trainer.episode - start_episode, rate)
@@ -195,7 +207,12 @@ def _train(args: argparse.Namespace) -> int:
         progress.close()
     run_seconds = time.perf_counter() - started
     if isinstance(outcome, ev.Finished) and (trainer.last_eval is None or trainer.last_eval.step != trainer.step):
-        trainer.evaluate(trainer.config.eval_episodes)          # the summary reports the final agent
+        keep_best(trainer.evaluate(trainer.config.eval_episodes))   # the summary reports the final agent
+    if args.save_best:
+        if trainer.best_state is None:
+            print(f"dqn-train: no evaluation finished, so {args.save_best} was not written", file=sys.stderr)
+        else:
+            print(f"dqn-train: best agent ({trainer.describe_best()}) in {args.save_best}", file=sys.stderr)
     if args.save:
         size = save_agent(trainer, args.save, include_replay=args.save_replay)
         print(f"dqn-train: saved {args.save} ({size / 1024:.0f} KiB)", file=sys.stderr)
@@ -207,7 +224,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.summary_json:
         _write_json(args.summary_json, summary)
     print(json.dumps({k: summary[k] for k in ("steps", "episodes", "wall_seconds", "steps_per_second",
-                                              "mean100_duration", "eval_mean_return", "solved_at_step")}))
+                                              "mean100_duration", "eval_mean_return", "best_eval_score",
+                                              "best_eval_step", "solved_at_step")}))
     if isinstance(outcome, ev.Failed):
         return _fail("dqn-train", outcome.message, EXIT_FAILED)
     return 0

@@ -17,6 +17,7 @@ EPISODE = -1   # step budget meaning "until the current episode ends"
 class SaveRequest:
     path: str
     include_replay: bool
+    best: bool = False          # the agent kept at its best evaluation instead of the current one
 
 
 class Control:
@@ -61,9 +62,10 @@ class Control:
         self._requests.put(dict(changes))
         self._notify()
 
-    def save(self, path: str, include_replay: bool = False) -> None:
-        """Queue a save at the next step boundary; the trainer answers with Saved."""
-        self._requests.put(SaveRequest(str(path), include_replay))
+    def save(self, path: str, include_replay: bool = False, best: bool = False) -> None:
+        """Queue a save at the next step boundary (with `best`, of the agent kept at its best evaluation); the
+        trainer answers with Saved."""
+        self._requests.put(SaveRequest(str(path), include_replay, best))
         self._notify()
 
     def set_display(self, every: int, fps: float | None = None) -> None:

@@ -72,6 +72,16 @@ class EvalResult:
     threshold: float | None
     solved: bool                        # passed, and confirmed where the config asks for confirmation
     confirm_mean: float | None = None   # mean return of the confirmation episodes, when they were played
+    confirm_episodes: int = 0           # how many confirmation episodes were played
+    new_best: bool = False              # the best score so far: the trainer kept a copy of this agent
+
+    @property
+    def score(self) -> float:
+        """Mean return over every greedy episode of this evaluation, confirmation episodes included."""
+        if self.confirm_mean is None or not self.confirm_episodes:
+            return self.mean_return
+        n = len(self.returns)
+        return (self.mean_return * n + self.confirm_mean * self.confirm_episodes) / (n + self.confirm_episodes)
 
 
 @dataclass(frozen=True)
@@ -109,3 +119,4 @@ class Saved:
     path: str
     ok: bool
     message: str
+    best: bool = False           # the agent kept at its best evaluation, not the current one

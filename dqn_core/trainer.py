@@ -5,8 +5,10 @@ A `Trainer` owns everything one agent is: config, env, networks, optimizer, repl
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
+from dataclasses import replace
 from typing import Any, Iterator
 
 import numpy as np
@@ -63,6 +65,10 @@ class Trainer:
         self.solved_at_step: int | None = None
         self.solved_at_seconds: float | None = None
         self.last_eval: ev.EvalResult | None = None
+        # The agent as it was at its best-scoring evaluation since this trainer was made (a DQN's last agent can be
+        # worse than one it passed through): an in-memory agent file, written by `save_agent(..., best=True)`.
+        self.best_eval: ev.EvalResult | None = None
+        self.best_state: tuple[dict[str, Any], dict[str, np.ndarray]] | None = None
         # Sums of the open stats row's loss, mean max-Q, gradient norm and skipped (non-finite) updates, kept on the
         # training device so that an update never waits for the GPU; read once per row.
         self._row_sums = torch.zeros(4, dtype=torch.float64, device=self.device)
@@ -106,6 +112,8 @@ class Trainer:
             "eval_mean_return": None if last is None else last.mean_return,
             "eval_std_return": None if last is None else last.std_return,
             "eval_step": None if last is None else last.step,
+            "best_eval_score": None if self.best_eval is None else self.best_eval.score,
+            "best_eval_step": None if self.best_eval is None else self.best_eval.step,
             "solved_threshold": self.solved_threshold(),
             "solved_at_step": self.solved_at_step,
             "solved_at_seconds": None if self.solved_at_seconds is None else round(self.solved_at_seconds, 3),
@@ -300,9 +308,27 @@ class Trainer:
         if solved and self.solved_at_step is None:
             self.solved_at_step, self.solved_at_seconds = self.step, self.wall_seconds
         self.metrics.add_eval(self.step, self.episode, mean, std)
-        self.last_eval = ev.EvalResult(self.step, self.episode, mean, std, tuple(returns), threshold, solved,
-                                       confirm_mean)
+        result = ev.EvalResult(self.step, self.episode, mean, std, tuple(returns), threshold, solved, confirm_mean,
+                               0 if confirm_mean is None else self.config.confirm_episodes)
+        new_best = self.best_eval is None or result.score > self.best_eval.score    # ties keep the earlier agent
+        self.last_eval = replace(result, new_best=new_best)
+        if new_best:
+            self._keep_best()
         return self.last_eval
+
+    def describe_best(self) -> str:
+        """'evaluation 487.3 at step 245,000' for the kept best agent."""
+        best = self.best_eval
+        return "none yet" if best is None else f"evaluation {best.score:.1f} at step {best.step:,}"
+
+    def _keep_best(self) -> None:
+        """Copy the agent as it is now (weights, optimiser, counters, curves; no replay memory) as the best one."""
+        from .checkpoint import agent_state
+
+        meta, arrays = agent_state(self, include_replay=False)
+        # agent_state shares the CPU tensors' memory; training goes on changing them, so the copy must own its data.
+        self.best_state = copy.deepcopy(meta), {name: np.array(a, copy=True) for name, a in arrays.items()}
+        self.best_eval = self.last_eval
 
     def greedy_returns(self, seeds: list[int], control: Control | None = None) -> list[float] | None:
         """The return of one greedy episode per seed (the same as `greedy_steps` gives), played EVAL_BATCH episodes
@@ -385,11 +411,14 @@ class Trainer:
         for request in control.pending():
             if isinstance(request, SaveRequest):
                 from .checkpoint import save_agent
+                what = f"the best agent ({self.describe_best()})" if request.best and self.best_eval else "agent"
                 try:
-                    save_agent(self, request.path, include_replay=request.include_replay)
-                    yield ev.Saved(request.path, True, f"Saved {request.path}")
+                    size = save_agent(self, request.path, include_replay=request.include_replay, best=request.best)
+                    yield ev.Saved(request.path, True, f"Saved {what} to {request.path} ({size / 1024:,.0f} KiB)",
+                                   request.best)
                 except Exception as exc:   # a failed save must not stop training
-                    yield ev.Saved(request.path, False, f"Could not save {request.path}: {exc}")
+                    yield ev.Saved(request.path, False, f"Could not save {what} to {request.path}: {exc}",
+                                   request.best)
             else:
                 yield self.apply_patch(request)
 

@@ -188,6 +188,36 @@ def test_save_through_menu_while_training_and_load_in_fresh_window(make_window, 
     qtbot.waitUntil(lambda: fresh.trainer.step > w.trainer.step + 10, timeout=WAIT)
 
 
+def test_save_best_agent_through_the_file_menu_while_training_and_idle(make_window, qtbot, tmp_path, monkeypatch):
+    from dqn_core.checkpoint import load_agent
+
+    w = make_window(eval_every=2, eval_unit="episodes", eval_episodes=2)
+    action = w.actions_by_name["save_best"]
+    assert action in w.menuBar().actions()[0].menu().actions() and not action.isEnabled()   # nothing evaluated yet
+    path = str(tmp_path / "best")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (path, ""))
+    messages: list[str] = []
+    w.statusBar().messageChanged.connect(messages.append)
+    w.start_training()
+    qtbot.waitUntil(lambda: action.isEnabled(), timeout=WAIT)              # the first evaluation is the best so far
+    assert any(m.startswith("Greedy evaluation at step ") and " (best so far): " in m for m in messages)
+    action.trigger()                                                       # while training: at a step boundary
+    qtbot.waitUntil(lambda: any(m.startswith("Saved the best agent (evaluation ") for m in messages), timeout=WAIT)
+    saved = next(m for m in messages if m.startswith("Saved the best agent"))
+    size_kib = Path(path + ".dqn").stat().st_size / 1024
+    assert saved.endswith(f"to {path}.dqn ({size_kib:,.0f} KiB)")
+    assert w.path is None                                  # the current agent itself is still unsaved
+    w.actions_by_name["stop"].trigger()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    best = w.trainer.best_eval
+    assert best.step <= w.trainer.step and str(best.step) in action.statusTip().replace(",", "")
+    path = str(tmp_path / "best-idle.dqn")
+    action.trigger()                                                       # idle: written directly
+    kept = load_agent(path)
+    assert (kept.step, kept.last_eval.score) == (best.step, best.score)
+    assert w.actions_by_name["open"].isEnabled() and w.dirty
+
+
 def test_close_while_training_exits_cleanly(make_window, qtbot, dialogs):
     w = make_window()
     w.start_training()

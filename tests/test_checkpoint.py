@@ -180,3 +180,36 @@ def test_a_loaded_agent_continues_its_learning_rate_schedule(tmp_path, state_con
     path = tmp_path / "a.dqn"
     save_agent(trainer, path)
     assert load_agent(path).agent.lr == pytest.approx(5.5e-4) == trainer.agent.lr
+
+
+def test_the_best_evaluated_agent_is_kept_as_it_was_and_saved_on_request(tmp_path, state_config):
+    trainer = Trainer(state_config.replace(eval_episodes=3))
+    with pytest.raises(ValueError, match="no best agent yet"):
+        save_agent(trainer, tmp_path / "none.dqn", best=True)
+    assert not (tmp_path / "none.dqn").exists()
+    train(trainer, 300)
+    first = trainer.evaluate(3)
+    assert first.new_best and trainer.best_eval == first
+    weights_then = state_of(trainer)
+    train(trainer, 600)                                   # training goes on, with no evaluation in between
+    save_agent(trainer, tmp_path / "best.dqn", best=True)
+    save_agent(trainer, tmp_path / "now.dqn")
+    best, now = load_agent(tmp_path / "best.dqn"), load_agent(tmp_path / "now.dqn")
+    assert (best.step, now.step) == (300, 900)
+    assert all(torch.equal(v, weights_then[k]) for k, v in best.agent.q_net.state_dict().items())
+    assert not all(torch.equal(v, weights_then[k]) for k, v in now.agent.q_net.state_dict().items())
+    assert best.last_eval == first and best.replay.size == 0
+    assert best.metrics.episodes["step"][-1] <= 300 < now.metrics.episodes["step"][-1]
+    train(best, 50)                                       # a best agent file resumes like any other
+
+
+def test_a_later_evaluation_replaces_the_best_only_when_it_scores_higher(state_config, monkeypatch):
+    trainer = Trainer(state_config.replace(eval_episodes=2, confirm_episodes=2, solved_threshold=15.0))
+    scores = iter([[10.0, 10.0], [5.0, 5.0], [10.0, 10.0], [20.0, 20.0], [6.0, 6.0], [17.0, 17.0], [12.0, 12.0]])
+    monkeypatch.setattr(trainer, "greedy_returns", lambda seeds, control=None: next(scores))
+    results = [trainer.evaluate(2) for _ in range(5)]
+    # 10; 5 (worse); 10 (a tie keeps the earlier agent); 20 passes and is confirmed at 6: score (20+20+6+6)/4 = 13;
+    # 17 passes and is confirmed at 12: score 14.5, the best.
+    assert [r.new_best for r in results] == [True, False, False, True, True]
+    assert results[3].score == 13.0 and results[3].confirm_episodes == 2 and not results[3].solved
+    assert trainer.best_eval == results[4] and trainer.best_eval.score == 14.5

@@ -56,6 +56,7 @@ def test_list_presets(capsys):
     ("train_main", ["--steps", "-3"], "--steps = -3 is invalid"),
     ("train_main", ["--steps", "ten"], "invalid int value"),
     ("train_main", ["--save", "/no/such/folder/a.dqn", "--steps", "5"], "does not exist"),
+    ("train_main", ["--save-best", "/no/such/folder/b.dqn", "--steps", "5"], "--save-best = '/no/such/folder/b.dqn'"),
     ("train_main", ["--resume", "/no/such/file.dqn"], "cannot be read"),
     ("eval_main", ["/no/such/file.dqn"], "cannot be read"),
 ])
@@ -64,6 +65,22 @@ def test_bad_input_gives_one_line_and_no_traceback(fn, args, fragment):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr and fragment in lines[0], proc.stderr
+
+
+def test_save_best_writes_the_agent_of_the_best_evaluation(tmp_path):
+    from dqn_core.checkpoint import load_agent
+
+    best, final, summary = tmp_path / "best.dqn", tmp_path / "final.dqn", tmp_path / "s.json"
+    proc = run_cli("train_main", "--preset", "tutorial-state", "--steps", "1500", "--seed", "1", "--quiet",
+                   "--set", "eval_every=300", "--set", "eval_unit=steps", "--set", "eval_episodes=3",
+                   "--save-best", str(best), "--save", str(final), "--summary-json", str(summary))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(summary.read_text())
+    kept = load_agent(best)
+    assert kept.step == data["best_eval_step"] and kept.last_eval.score == data["best_eval_score"]
+    assert kept.last_eval.new_best and load_agent(final).step == 1500
+    assert kept.metrics.evals["step"][-1] == kept.step      # its curves end at its own evaluation
+    assert f"best agent (evaluation {data['best_eval_score']:.1f} at step {kept.step:,}) in {best}" in proc.stderr
 
 
 def test_corrupt_agent_file_for_eval(tmp_path):
