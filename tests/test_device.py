@@ -26,7 +26,7 @@ _FAULTS_PER_UPDATE = textwrap.dedent("""
     memory.add_first(rng.integers(0, 255, (3, 40, 90), dtype=np.uint8))
     for i in range(300):
         memory.add_step(i % 2, 1.0, False, False, rng.integers(0, 255, (3, 40, 90), dtype=np.uint8))
-    for _ in range(6):
+    for _ in range(10):
         agent.update(memory.sample(128, rng, cfg.gamma))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(8):
@@ -45,5 +45,6 @@ def faults_per_update(mode: str) -> float:
 @pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
 def test_updates_reuse_freed_memory_instead_of_faulting_pages_back_in():
     # An update allocates tens of MiB of activations; without the setting glibc hands much of it back and faults it
-    # in again on the next update (thousands of page faults, ~20 % of the update's time on a 2-core machine).
-    assert faults_per_update("reuse") < 200
+    # in again on the next update (measured: 4,500–7,800 page faults per update, ~20 % of its time on a 2-core
+    # machine); with it, 0 on most runs and up to ~170 where the heap still grows.
+    assert faults_per_update("reuse") < 1000
