@@ -56,8 +56,8 @@ def reuse_freed_memory() -> bool:
 
     One update of a conv net at batch 128 allocates and frees tens of megabytes of activations. By default glibc
     serves such blocks with fresh `mmap` pages, or trims them off the heap when freed, so the next update faults every
-    page back in: measured here, ~5,000 page faults and +10 ms (≈ +20 %) per update of the lecture's net, depending on
-    the allocator's state. With these two settings the same update takes ~15 faults. PyTorch's CPU tuning guide gives
+    page back in: measured here, 2,300–8,300 page faults and up to +10 ms (≈ +20 %) per update of the lecture's net,
+    depending on the allocator's state. With these two settings the same update takes 0–25 faults. PyTorch's CPU tuning guide gives
     the same advice (a caching allocator such as jemalloc); this needs no preload. The cost: memory freed after a peak
     stays with the process (up to 512 MiB is kept before any is returned). Applies to the whole process, once;
     returns whether the settings took (False off glibc)."""
