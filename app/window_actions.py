@@ -117,12 +117,15 @@ class AgentFileActions:
         if self.trainer is None:
             return False
         start = self.path or str(Path(self._last_dir()) / f"{self.config.env_id}-{self.trainer.step}.dqn")
-        path, _ = QFileDialog.getSaveFileName(self, "Save Agent As", start, AGENT_FILTER)
+        path = self._ask_agent_path("Save Agent As", start)
+        return self._save_to(path) if path else False
+
+    def _ask_agent_path(self, title: str, start: str) -> str | None:
+        """The file chosen in a save dialog, with `.dqn` added when it has no suffix; None if cancelled."""
+        path, _ = QFileDialog.getSaveFileName(self, title, start, AGENT_FILTER)
         if not path:
-            return False
-        if not Path(path).suffix:
-            path += ".dqn"
-        return self._save_to(path)
+            return None
+        return path if Path(path).suffix else path + ".dqn"
 
     def _save_to(self, path: str) -> bool:
         include_replay = self.actions_by_name["include_replay"].isChecked()
@@ -147,12 +150,10 @@ class AgentFileActions:
         trainer = self.trainer
         if trainer is None or trainer.best_eval is None:
             return False
-        start = str(Path(self._last_dir()) / f"{self.config.env_id}-best-{trainer.best_eval.step}.dqn")
-        path, _ = QFileDialog.getSaveFileName(self, "Save Best Agent As", start, AGENT_FILTER)
+        start = Path(self._last_dir()) / f"{self.config.env_id}-best-{trainer.best_eval.step}.dqn"
+        path = self._ask_agent_path("Save Best Agent As", str(start))
         if not path:
             return False
-        if not Path(path).suffix:
-            path += ".dqn"
         if self.session is not None and self.session.running:
             self.session.control.save(path, best=True)           # answered by Saved(best=True)
             self.statusBar().showMessage(f"Saving the best agent to {path}…")
