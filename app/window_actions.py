@@ -13,8 +13,8 @@ from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from dqn_core import __version__
+from dqn_core import events as ev
 from dqn_core.checkpoint import AgentFileError, load_agent
-from dqn_core.checkpoint import save_agent as write_agent_file
 from dqn_core.config import PARAM_SPECS, ConfigError, TrainConfig, load_config_file, save_config_file
 from dqn_core.metrics import Metrics
 from dqn_core.presets import load_preset
@@ -136,14 +136,10 @@ class AgentFileActions:
             return True
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            size = write_agent_file(self.trainer, path, include_replay=include_replay)
-        except (OSError, ValueError, RuntimeError) as exc:
+            saved = self.trainer.save(path, include_replay)
+        finally:
             QApplication.restoreOverrideCursor()
-            self._error("Cannot save agent", f"Could not save {path}: {exc}\nThe previous file, if any, is unchanged.")
-            return False
-        QApplication.restoreOverrideCursor()
-        self._saved(path, f"Saved {path} ({size / 1024:,.0f} KiB)")
-        return True
+        return self._show_saved(saved)
 
     def save_best_agent_as(self) -> bool:
         """Write the agent as it was at its best greedy evaluation (kept by the trainer at each new best)."""
@@ -158,27 +154,22 @@ class AgentFileActions:
             self.session.control.save(path, best=True)           # answered by Saved(best=True)
             self.statusBar().showMessage(f"Saving the best agent to {path}…")
             return True
-        try:
-            size = write_agent_file(trainer, path, best=True)
-        except (OSError, ValueError, RuntimeError) as exc:
-            self._error("Cannot save agent", f"Could not save {path}: {exc}\nThe previous file, if any, is unchanged.")
+        return self._show_saved(trainer.save(path, best=True))
+
+    def _show_saved(self, saved: ev.Saved) -> bool:
+        """What the window does after a save, done now (idle) or answered by the trainer (while training)."""
+        if not saved.ok:
+            self._error("Cannot save agent", saved.message + "\nThe previous file, if any, is unchanged.")
             return False
-        self._saved_best(path, f"Saved the best agent ({trainer.describe_best()}) to {path} ({size / 1024:,.0f} KiB)")
+        if saved.best:
+            if self.path and Path(saved.path).resolve() == Path(self.path).resolve():
+                self.dirty = True         # the agent's own file now holds the best agent, not the current one
+        else:
+            self.path, self.dirty = saved.path, False
+        self._remember(saved.path)
+        self.statusBar().showMessage(saved.message, 8000 if saved.best else 5000)
+        self._update_state()
         return True
-
-    def _saved_best(self, path: str, message: str) -> None:
-        if self.path and Path(path).resolve() == Path(self.path).resolve():
-            self.dirty = True             # the agent's own file now holds the best agent, not the current one
-        self._remember(path)
-        self.statusBar().showMessage(message, 8000)
-        self._update_state()
-
-    def _saved(self, path: str, message: str) -> None:
-        self.path = path
-        self.dirty = False
-        self._remember(path)
-        self.statusBar().showMessage(message, 5000)
-        self._update_state()
 
     # ---- presets -----------------------------------------------------------------------------------------------------
     def choose_preset(self, name: str) -> None:

@@ -171,12 +171,7 @@ class TrainingActions:
             self.paused = event.state == "paused"
             self._update_state()
         elif isinstance(event, ev.Saved):
-            if event.ok and event.best:
-                self._saved_best(event.path, event.message)
-            elif event.ok:
-                self._saved(event.path, event.message)
-            else:
-                self._error("Cannot save agent", event.message + "\nThe previous file, if any, is unchanged.")
+            self._show_saved(event)
         elif isinstance(event, ev.Failed):
             self._error("Training stopped", event.message)
         elif isinstance(event, ev.Finished):

@@ -316,6 +316,19 @@ class Trainer:
             self._keep_best()
         return self.last_eval
 
+    def save(self, path: str, include_replay: bool = False, best: bool = False) -> ev.Saved:
+        """Write this agent (with `best`, the one kept at its best evaluation) to `path`; never raises: a failure is
+        a Saved event with `ok` False, and the previous file stays intact. Used while training (between steps) and
+        while idle, so both say the same."""
+        from .checkpoint import save_agent
+
+        what = f"the best agent ({self.describe_best()})" if best and self.best_eval else "agent"
+        try:
+            size = save_agent(self, path, include_replay=include_replay, best=best)
+        except Exception as exc:   # a failed save must not stop training, nor lose the agent in memory
+            return ev.Saved(str(path), False, f"Could not save {what} to {path}: {exc}", best)
+        return ev.Saved(str(path), True, f"Saved {what} to {path} ({size / 1024:,.0f} KiB)", best)
+
     def describe_best(self) -> str:
         """'evaluation 487.3 at step 245,000' for the kept best agent."""
         best = self.best_eval
@@ -410,15 +423,7 @@ class Trainer:
     def _serve_requests(self, control: Control) -> Iterator[Any]:
         for request in control.pending():
             if isinstance(request, SaveRequest):
-                from .checkpoint import save_agent
-                what = f"the best agent ({self.describe_best()})" if request.best and self.best_eval else "agent"
-                try:
-                    size = save_agent(self, request.path, include_replay=request.include_replay, best=request.best)
-                    yield ev.Saved(request.path, True, f"Saved {what} to {request.path} ({size / 1024:,.0f} KiB)",
-                                   request.best)
-                except Exception as exc:   # a failed save must not stop training
-                    yield ev.Saved(request.path, False, f"Could not save {what} to {request.path}: {exc}",
-                                   request.best)
+                yield self.save(request.path, request.include_replay, request.best)
             else:
                 yield self.apply_patch(request)
 
