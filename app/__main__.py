@@ -20,6 +20,7 @@ def _warm_up_torch() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")     # SIGTERM must reach us, not SDL
     threading.Thread(target=_warm_up_torch, name="torch-warm-up", daemon=True).start()
     from PySide6.QtWidgets import QApplication
 
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("DQN Studio")
     app.setOrganizationName("DQN Studio")
     window = MainWindow()
+    from .signals import install
+
+    install(window)
     window.show()
     files = [a for a in argv[1:] if not a.startswith("-")]
     if files:

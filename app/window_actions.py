@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
+import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
 
 from dqn_core import __version__
 from dqn_core import events as ev
-from dqn_core.checkpoint import AgentFileError, load_agent
+from dqn_core.checkpoint import AgentFileError, LoadCancelled, load_agent, save_recovery
 from dqn_core.config import PARAM_SPECS, ConfigError, TrainConfig, load_config_file, save_config_file
 from dqn_core.metrics import Metrics
 from dqn_core.presets import load_preset
@@ -81,16 +84,17 @@ class AgentFileActions:
         self._join_session()
         if not self._ask_unsaved("opening another agent"):
             return False
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            trainer = load_agent(path, auto_threads=worker_threads())
-        except AgentFileError as exc:
-            QApplication.restoreOverrideCursor()
-            self._error("Cannot open agent", str(exc))
+            trainer = self._load_in_background(path)
+        except LoadCancelled:
+            self.statusBar().showMessage(f"Opening {path} was cancelled; nothing changed", 5000)
+            return False
+        except Exception as exc:     # AgentFileError names the file; anything else must not take the window down
+            text = str(exc) if isinstance(exc, AgentFileError) else f"{path}: {type(exc).__name__}: {exc}"
+            self._error("Cannot open agent", text)
             if not Path(path).exists():
                 self.settings.setValue("recent_files", [p for p in self.recent_files() if p != str(Path(path).resolve())])
             return False
-        QApplication.restoreOverrideCursor()
         self.trainer = trainer
         self.config = trainer.config
         self.path = path
@@ -105,6 +109,44 @@ class AgentFileActions:
         self.statusBar().showMessage(f"Opened {path}: {trainer.step:,} steps, {trainer.episode:,} episodes", 5000)
         self._update_state()
         return True
+
+    def _load_in_background(self, path: str):
+        """load_agent in a thread while the window stays responsive; a progress dialog with Cancel appears when it
+        takes longer than a second (a large replay memory). Raises what load_agent raises."""
+        state = {"fraction": 0.0, "cancel": False}
+        result: dict[str, object] = {}
+
+        def progress(fraction: float) -> bool:
+            state["fraction"] = fraction
+            return not state["cancel"]
+
+        def work() -> None:
+            try:
+                result["trainer"] = load_agent(path, auto_threads=worker_threads(), progress=progress)
+            except BaseException as exc:  # handed to the GUI thread, which shows it
+                result["error"] = exc
+
+        thread = threading.Thread(target=work, name="dqn-load", daemon=True)
+        dialog = QProgressDialog(f"Opening {Path(path).name}…", "Cancel", 0, 1000, self)
+        dialog.setWindowTitle("Opening agent")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(1000)
+        dialog.setAutoReset(False)
+        dialog.canceled.connect(lambda: state.__setitem__("cancel", True))
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            thread.start()
+            while thread.is_alive():
+                thread.join(0.03)
+                dialog.setValue(int(999 * state["fraction"]))     # also shows the dialog after a second
+                QApplication.processEvents()
+        finally:
+            QApplication.restoreOverrideCursor()
+            dialog.close()
+            dialog.deleteLater()
+        if "error" in result:
+            raise result["error"]
+        return result["trainer"]
 
     def save_agent(self) -> bool:
         if self.trainer is None:
@@ -251,6 +293,29 @@ class AgentFileActions:
             self._error("Cannot export metrics", f"Could not write {path}: {exc}")
             return
         self.statusBar().showMessage(f"Exported {len(self.history.episodes['step'])} episodes to {path}", 5000)
+
+    # ---- signals -------------------------------------------------------------------------------------------------
+    def quit_for_signal(self, signum: int) -> None:
+        """Quit as Ctrl+Q would, after stopping training at a step boundary; unsaved training goes to a recovery
+        file (its path printed) instead of the Save/Discard/Cancel question. Exit code 128 + signal."""
+        name = signal.Signals(signum).name
+        if getattr(self, "_quitting_for_signal", False):
+            print(f"dqn-studio: {name} again: still saving", file=sys.stderr, flush=True)
+            return
+        self._quitting_for_signal = True
+        self._join_session()
+        if self.dirty and self.trainer is not None:
+            include_replay = self.actions_by_name["include_replay"].isChecked()
+            path, why = save_recovery(self.trainer, include_replay)
+            if path is not None:
+                print(f"dqn-studio: {name}: the unsaved agent was saved to {path}", file=sys.stderr, flush=True)
+            else:
+                print(f"dqn-studio: {name}: the unsaved agent could not be saved ({why})", file=sys.stderr, flush=True)
+        else:
+            print(f"dqn-studio: {name}: nothing unsaved; quitting", file=sys.stderr, flush=True)
+        self._save_settings()
+        self.dirty = False
+        QApplication.instance().exit(128 + signum)
 
     # ---- help --------------------------------------------------------------------------------------------------------
     def show_about(self) -> None:

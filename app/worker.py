@@ -11,12 +11,13 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from dqn_core.control import Control
-from dqn_core.device import cpu_count
+from dqn_core.device import default_threads
 
 
 def worker_threads() -> int:
-    """Torch threads for training under a window: leave the GUI a core (two busy threads on two cores stall torch)."""
-    return max(1, cpu_count() - 1)
+    """Torch threads for training under a window: the engine's default (half the cores), which leaves the GUI a core
+    (two busy threads on two cores stall torch)."""
+    return default_threads()
 
 
 class TrainingWorker(QObject):

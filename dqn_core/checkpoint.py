@@ -1,45 +1,40 @@
-"""Agent files (.dqn): one zip holding `meta.json` and `.npy` arrays; no pickle anywhere.
+"""Agents to and from files (.dqn; the format and its checked reading are `agentfile`'s): no pickle anywhere.
 
 Saving writes a temporary file beside the target and renames it over, so an interrupted save leaves the previous
-file intact. Loading checks the whole file and builds a new `Trainer` from it; any problem raises `AgentFileError`
-naming the file, and nothing that already exists is touched.
+file intact; arrays are streamed in pieces, so a save never copies the replay memory. Loading checks the whole file
+and builds a new `Trainer` from it; any problem raises `AgentFileError` naming the file, and nothing that already
+exists is touched.
 """
 from __future__ import annotations
 
-import io
 import json
+import math
 import platform
 import time
 import zipfile
-import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 import torch
 
 from . import __version__
 from . import events as ev
+from .agentfile import (CHUNK_BYTES, FORMAT, META, VERSION, AgentArchive, AgentFileError, Dim,  # noqa: F401
+                        LoadCancelled)
 from .config import ConfigError, TrainConfig
 from .fileio import atomic_writer
-from .metrics import Metrics
-
-FORMAT = "dqn-studio-agent"
-VERSION = 1
-META = "meta.json"
-MAX_META_BYTES = 64 * 1024 * 1024
-
-
-class AgentFileError(ValueError):
-    """An agent file cannot be read or does not fit; the message names the file and the problem."""
-
+from .metrics import EPISODE_COLUMNS, EVAL_COLUMNS, STATS_COLUMNS, Metrics
 
 # ---- saving ------------------------------------------------------------------------------------------------------
+
+
 def save_agent(trainer, path: str | Path, include_replay: bool = False, best: bool = False) -> int:
     """Write `trainer` to `path` atomically; return the file size in bytes.
 
     With `best`, write the agent as it was at its best-scoring evaluation (`trainer.best_state`; never with the
-    replay memory, which has moved on since)."""
+    replay memory, which has moved on since). Arrays are streamed into the zip in 4 MiB pieces, so saving a
+    replay memory costs about 10 MiB beyond the memory itself, not a second copy of it."""
     if best:
         if trainer.best_state is None:
             raise ValueError("there is no best agent yet: it is kept at each greedy evaluation (eval_every)")
@@ -47,15 +42,53 @@ def save_agent(trainer, path: str | Path, include_replay: bool = False, best: bo
         meta = dict(meta, saved_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     else:
         meta, arrays = agent_state(trainer, include_replay)
-    meta["arrays"] = {name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()}
+    meta["arrays"] = {name: {"shape": list(a.shape), "dtype": _dtype_of(a).str} for name, a in arrays.items()}
     with atomic_writer(path) as handle:
         with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             zf.writestr(META, json.dumps(meta, indent=1, allow_nan=True))
             for name, array in arrays.items():
-                buf = io.BytesIO()
-                np.save(buf, array, allow_pickle=False)   # np.save writes any layout; ascontiguousarray would make 0-d arrays 1-d
-                zf.writestr(f"arrays/{name}.npy", buf.getvalue())
+                with zf.open(f"arrays/{name}.npy", "w", force_zip64=True) as member:
+                    write_npy(member, array)
     return Path(path).stat().st_size
+
+
+def save_recovery(trainer, include_replay: bool = False) -> tuple[Path | None, str]:
+    """Save the agent where it can be written when its own target failed or an interrupt left it unsaved: the data
+    folder's `recovery`, else the system's temporary folder. Returns (path, "") or (None, why it failed)."""
+    from .paths import recovery_candidates
+
+    name = f"{trainer.config.env_id.replace('/', '_')}-step{trainer.step}-{time.strftime('%Y%m%d-%H%M%S')}.dqn"
+    errors = []
+    for folder in recovery_candidates():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            save_agent(trainer, folder / name, include_replay=include_replay)
+            return folder / name, ""
+        except (OSError, ValueError) as exc:
+            errors.append(f"{folder}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}")
+    return None, "; ".join(errors)
+
+
+def _dtype_of(array: np.ndarray | torch.Tensor) -> np.dtype:
+    if isinstance(array, torch.Tensor):
+        return np.dtype(str(array.dtype).removeprefix("torch.").replace("bool", "bool_"))
+    return array.dtype
+
+
+def write_npy(handle: BinaryIO, array: np.ndarray | torch.Tensor) -> None:
+    """One array in .npy format, written in CHUNK_BYTES pieces (a tensor on a GPU is copied piece by piece)."""
+    dtype = _dtype_of(array)
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(array.shape)}
+    np.lib.format.write_array_header_2_0(handle, header)
+    rows = array.shape[0] if array.ndim else 1
+    row_bytes = max(1, (math.prod(array.shape[1:]) if array.ndim else 1) * dtype.itemsize)
+    step = max(1, CHUNK_BYTES // row_bytes)
+    flat = array.reshape(1) if array.ndim == 0 else array
+    for first in range(0, rows, step):
+        piece = flat[first:first + step]
+        if isinstance(piece, torch.Tensor):
+            piece = piece.detach().cpu().numpy()
+        handle.write(memoryview(np.ascontiguousarray(piece)).cast("B"))
 
 
 def _tensor_arrays(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
@@ -110,103 +143,95 @@ def agent_state(trainer, include_replay: bool) -> tuple[dict[str, Any], dict[str
     return meta, arrays
 
 
-# ---- loading -----------------------------------------------------------------------------------------------------
-def read_agent_file(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read and structurally check an agent file without building anything."""
-    path = Path(path)
-    where = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AgentFileError(f"{where}: cannot be read ({exc.strerror or exc})") from None
-    if not data:
-        raise AgentFileError(f"{where}: the file is empty")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise AgentFileError(f"{where}: not a DQN Studio agent file (not a zip archive, or truncated)") from None
-    try:
-        with zf:
-            names = set(zf.namelist())
-            if META not in names:
-                raise AgentFileError(f"{where}: not a DQN Studio agent file (no {META})")
-            if zf.getinfo(META).file_size > MAX_META_BYTES:
-                raise AgentFileError(f"{where}: {META} is implausibly large")
-            try:
-                meta = json.loads(zf.read(META).decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise AgentFileError(f"{where}: {META} is corrupt ({exc})") from None
-            _check_header(meta, where)
-            manifest = meta.get("arrays")
-            if not isinstance(manifest, dict):
-                raise AgentFileError(f"{where}: the array list is missing")
-            arrays = {}
-            for name, info in manifest.items():
-                member = f"arrays/{name}.npy"
-                if member not in names:
-                    raise AgentFileError(f"{where}: array {name!r} is missing (file truncated?)")
-                arrays[name] = _read_array(zf, member, name, info, where)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise AgentFileError(f"{where}: the file is corrupt or truncated ({exc})") from None
-    return meta, arrays
+METRICS_SLACK_BYTES = 256 << 20   # episodes, statistics and evaluations of a very long run fit in this
 
 
-def _check_header(meta: Any, where: str) -> None:
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise AgentFileError(f"{where}: not a DQN Studio agent file (format is not {FORMAT!r})")
-    version = meta.get("version")
-    if not isinstance(version, int) or version < 1:
-        raise AgentFileError(f"{where}: the format version {version!r} is invalid")
-    if version > VERSION:
-        raise AgentFileError(f"{where}: written by a newer DQN Studio (format version {version}; this version reads "
-                             f"up to {VERSION})")
+def allowed_arrays(trainer) -> tuple[dict[str, tuple[tuple[Dim, ...], ...]], int]:
+    """The arrays an agent file for `trainer` may hold (name → allowed shapes) and how many bytes they may take."""
+    from .replay import estimate_bytes
+
+    allowed: dict[str, tuple[tuple[Dim, ...], ...]] = {}
+    budget = METRICS_SLACK_BYTES
+    for prefix, module in (("q_net", trainer.agent.q_net), ("target_net", trainer.agent.target_net)):
+        for key, tensor in module.state_dict().items():
+            allowed[f"{prefix}.{key}"] = (tuple(tensor.shape),)
+            budget += tensor.numel() * 8
+    slots = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg", "momentum_buffer", "grad_avg", "step")
+    for pid, param in enumerate(trainer.agent.q_net.parameters()):
+        for slot in slots:
+            allowed[f"optim.{pid}.{slot}"] = (tuple(param.shape), ())
+            budget += param.numel() * 8
+    for table, columns in (("episodes", EPISODE_COLUMNS), ("stats", STATS_COLUMNS), ("evals", EVAL_COLUMNS)):
+        for column in columns:
+            allowed[f"metrics.{table}.{column}"] = ((None,),)
+    allowed["rng.torch"] = ((None,),)
+    frame, history = tuple(trainer.env.frame_shape), trainer.history
+    allowed["env.frames"] = ((history, *frame),)
+    allowed["env.state"] = ((None,),)
+    replay = trainer.replay
+    slots = range(replay.capacity + 1)
+    allowed["replay.frames"] = ((slots, *frame),)
+    for column in ("actions", "rewards", "terminated", "truncated", "valid", "episode_start", "priorities"):
+        allowed[f"replay.{column}"] = ((slots,),)
+    budget += 2 * estimate_bytes(replay.capacity, frame, np.dtype(np.float32)) + history * math.prod(frame) * 4
+    return allowed, budget
 
 
-def _read_array(zf: zipfile.ZipFile, member: str, name: str, info: Any, where: str) -> np.ndarray:
-    try:
-        array = np.load(io.BytesIO(zf.read(member)), allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise AgentFileError(f"{where}: array {name!r} holds pickled Python objects; refused (agent files never "
-                                 "contain code)") from None
-        raise AgentFileError(f"{where}: array {name!r} is corrupt ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise AgentFileError(f"{where}: array {name!r} is corrupt ({exc})") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
-        raise AgentFileError(f"{where}: array {name!r} is not numeric")
-    if not isinstance(info, dict) or list(array.shape) != info.get("shape") or array.dtype.str != info.get("dtype"):
-        raise AgentFileError(f"{where}: array {name!r} does not match its description ({array.shape} {array.dtype})")
-    return array
-
-
-def load_agent(path: str | Path, device: str | None = None, auto_threads: int | None = None):
-    """Build a new Trainer from an agent file. Raises AgentFileError and leaves everything else untouched.
+def load_agent(path: str | Path, device: str | None = None, auto_threads: int | None = None,
+               progress: Callable[[float], bool] | None = None):
+    """Build a new Trainer from an agent file. Raises AgentFileError (or LoadCancelled, when `progress` returns
+    False) and leaves everything else untouched.
 
     :param device: override the saved device ("auto", "cpu", "cuda"); a CUDA agent opens on the CPU when no GPU is
         available.
+    :param progress: called with the fraction read so far; returning False cancels.
     """
-    from .trainer import Trainer
-
     where = str(path)
-    meta, arrays = read_agent_file(path)
+    with AgentArchive(path) as archive:
+        meta = archive.read_meta()
+        planned = archive.plan(meta["arrays"])
+        config_values = meta.get("config")
+        if not isinstance(config_values, dict):
+            raise AgentFileError(f"{where}: its config is missing or not a table")
+        try:
+            config = TrainConfig.from_dict(config_values)
+        except ConfigError as exc:
+            raise AgentFileError(f"{where}: its config is invalid: {exc}") from None
+        from .trainer import Trainer     # environments and networks: only for a file that passed the checks above
+
+        if device is not None:
+            config = config.replace(device=device)
+        elif config.device == "cuda" and not torch.cuda.is_available():
+            config = config.replace(device="auto")
+        try:
+            trainer = Trainer(config, auto_threads=auto_threads)
+        except (ConfigError, MemoryError) as exc:
+            raise AgentFileError(f"{where}: {exc}") from None
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise AgentFileError(f"{where}: its environment cannot be made ({type(exc).__name__}: {exc})") from None
+        _check_model(trainer, meta, where)
+        allowed, budget = allowed_arrays(trainer)
+        arrays = archive.read_arrays(planned, allowed, budget, progress)
     try:
-        config = TrainConfig.from_dict(meta.get("config") or {})
-    except ConfigError as exc:
-        raise AgentFileError(f"{where}: its config is invalid: {exc}") from None
-    if device is not None:
-        config = config.replace(device=device)
-    elif config.device == "cuda" and not torch.cuda.is_available():
-        config = config.replace(device="auto")
-    try:
-        trainer = Trainer(config, auto_threads=auto_threads)
         _restore(trainer, meta, arrays, where)
     except AgentFileError:
         raise
     except (ConfigError, MemoryError) as exc:
         raise AgentFileError(f"{where}: {exc}") from None
-    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
         raise AgentFileError(f"{where}: incompatible or damaged agent ({type(exc).__name__}: {exc})") from None
     return trainer
+
+
+def _check_model(trainer, meta: dict[str, Any], where: str) -> None:
+    model = meta.get("model")
+    if not isinstance(model, dict):
+        raise AgentFileError(f"{where}: the network description is missing")
+    if (list(trainer.env.frame_shape) != model.get("frame_shape") or trainer.env.n_actions != model.get("n_actions")
+            or trainer.history != model.get("history")):
+        raise AgentFileError(f"{where}: saved for frames {model.get('frame_shape')} × {model.get('history')} and "
+                             f"{model.get('n_actions')} actions; this environment gives {list(trainer.env.frame_shape)} "
+                             f"× {trainer.history} and {trainer.env.n_actions}")
 
 
 def _load_module(module: torch.nn.Module, prefix: str, arrays: dict[str, np.ndarray], where: str) -> None:
@@ -228,12 +253,6 @@ def _load_module(module: torch.nn.Module, prefix: str, arrays: dict[str, np.ndar
 
 
 def _restore(trainer, meta: dict[str, Any], arrays: dict[str, np.ndarray], where: str) -> None:
-    model = meta["model"]
-    if (list(trainer.env.frame_shape) != list(model["frame_shape"]) or trainer.env.n_actions != model["n_actions"]
-            or trainer.history != model["history"]):
-        raise AgentFileError(f"{where}: saved for frames {model['frame_shape']} × {model['history']} and "
-                             f"{model['n_actions']} actions; this environment gives {list(trainer.env.frame_shape)} × "
-                             f"{trainer.history} and {trainer.env.n_actions}")
     agent = trainer.agent
     _load_module(agent.q_net, "q_net", arrays, where)
     _load_module(agent.target_net, "target_net", arrays, where)

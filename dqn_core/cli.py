@@ -7,11 +7,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import signal
 import sys
 import time
-from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from .config import ConfigError, TrainConfig, load_config_file
@@ -32,18 +30,55 @@ def _fail(prog: str, message: str, code: int = EXIT_BAD_INPUT) -> int:
     return code
 
 
-def _check_writable(path: str, what: str) -> None:
-    folder = Path(path).resolve().parent
-    if not folder.is_dir():
-        raise ConfigError(what, path, f"its folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ConfigError(what, path, f"its folder {folder} is not writable")
-
-
 def _write_json(path: str, data: dict[str, Any]) -> None:
     from .fileio import atomic_write_bytes
 
     atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+
+
+class Interrupts:
+    """SIGINT, SIGTERM and SIGHUP while a run trains and saves: the first stops training at the next step boundary;
+    any later one is noted and not obeyed, so the agent is saved exactly once. `exit_code` is 128 + the first
+    signal's number (130 for Ctrl+C, 143 for a plain `kill`), as a shell reports a process those signals ended."""
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+    def __init__(self, control: Control, prog: str) -> None:
+        self.control = control
+        self.prog = prog
+        self.first: int | None = None
+        self.later = 0
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Interrupts:
+        for sig in self.SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        # After a signal the process is about to exit with its code: one more must not kill it on the way out
+        # (Python puts the default handlers back while it shuts down; ignored signals stay ignored).
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler if self.first is None else signal.SIG_IGN)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if self.first is None:
+            self.first = signum
+            self.control.stop()
+            print(f"\n{self.prog}: {name}: stopping at the next step, then saving", file=sys.stderr, flush=True)
+        else:
+            self.later += 1
+            print(f"\n{self.prog}: {name} again: still saving, the files are written first", file=sys.stderr,
+                  flush=True)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.first is not None
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + int(self.first) if self.first is not None else 0
 
 
 class Progress:
@@ -54,6 +89,7 @@ class Progress:
         self.enabled = enabled
         self.tty = sys.stderr.isatty()
         self.last = 0.0
+        self.started = time.perf_counter()
         self.eval_text = ""
 
     def update(self, trainer, run_steps: int, run_episodes: int, rate: float, force: bool = False) -> None:
@@ -69,12 +105,18 @@ class Progress:
         mean = trainer.metrics.mean100("duration")
         line = (f"{bar} {100 * frac:5.1f}% | episode {trainer.episode:,} | step {trainer.step:,} | "
                 f"mean100 {mean if math.isfinite(mean) else 0:6.1f}{self.eval_text} | {rate:,.0f} steps/s | "
-                f"{format_clock(trainer.wall_seconds)}")
+                f"{format_clock(trainer.wall_seconds)}{self._eta(frac, now)}")
         if self.tty:
             sys.stderr.write("\r" + line + "\x1b[K")
         else:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
+
+    def _eta(self, frac: float, now: float) -> str:
+        """Time left at the run's pace so far (evaluations included), once there is a pace to go by."""
+        if not 0.01 <= frac < 1.0:
+            return ""
+        return f" | ETA {format_clock((now - self.started) * (1.0 - frac) / frac)}"
 
     def close(self) -> None:
         if self.enabled and self.tty:
@@ -93,14 +135,18 @@ def train_parser() -> argparse.ArgumentParser:
     budget.add_argument("--episodes", type=int, metavar="N", help="train for N more episodes (default: 500)")
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--save", metavar="FILE", help="write the agent here at the end (also after Ctrl+C)")
+    p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: half the cores, which "
+                   "keeps a run fast when another program uses the machine)")
+    p.add_argument("--save", metavar="FILE", help="write the agent here at the end (also after Ctrl+C or SIGTERM)")
     p.add_argument("--save-best", metavar="FILE", help="write the agent as it was at its best greedy evaluation "
                    "here, each time an evaluation beats the best so far (a DQN's last agent can be worse)")
     p.add_argument("--save-replay", action="store_true", help="include the replay memory in the agent file")
     p.add_argument("--resume", metavar="FILE", help="continue training an agent file")
-    p.add_argument("--metrics", metavar="FILE.csv", help="write per-episode metrics as CSV")
+    p.add_argument("--metrics", metavar="FILE.csv", help="write the run's metrics as CSV (episodes, evaluations, "
+                   "training statistics and live changes, one table after another)")
     p.add_argument("--summary-json", metavar="FILE", help="write a JSON summary of the run")
     p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
+    p.add_argument("--list-settings", action="store_true", help="list every setting, its range and meaning, and exit")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     return p
 
@@ -128,6 +174,8 @@ def _build_config(args: argparse.Namespace) -> TrainConfig:
         changes["seed"] = args.seed
     if args.device:
         changes["device"] = args.device
+    if args.threads is not None:
+        changes["torch_threads"] = args.threads
     return config.replace(**changes) if changes else config
 
 
@@ -136,7 +184,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     prog = "dqn-train"
     try:
         return _train(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:           # before training started: nothing to save
         return _fail(prog, "interrupted", 130)
     except (ConfigError, ValueError, MemoryError, OSError) as exc:
         return _fail(prog, str(exc))
@@ -144,44 +192,93 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         return _fail(prog, f"{type(exc).__name__}: {exc}", EXIT_FAILED)
 
 
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Everything that can be refused before the first step: empty options, budgets, output paths."""
+    from .fileio import check_distinct, check_output_path
+
+    for option in ("preset", "config", "env", "resume"):
+        value = getattr(args, option)
+        if value is not None and not value.strip():
+            raise ConfigError(f"--{option}", value, "a value is needed (an empty string is not a default)")
+    for value, name in ((args.steps, "--steps"), (args.episodes, "--episodes")):
+        if value is not None and value < 1:
+            raise ConfigError(name, value, "a positive integer")
+    if args.threads is not None and not 1 <= args.threads <= 64:
+        raise ConfigError("--threads", args.threads, "an integer in [1, 64]")
+    outputs = {"--save": args.save, "--save-best": args.save_best, "--metrics": args.metrics,
+               "--summary-json": args.summary_json}
+    for option, path in outputs.items():
+        check_output_path(path, option)
+    check_distinct(outputs)
+
+
+def _list_settings() -> None:
+    from .config import PARAM_SPECS
+
+    for name, spec in PARAM_SPECS.items():
+        live = " (live)" if spec.live else ""
+        print(f"{name:22s} {spec.allowed()}{live}\n{'':22s} {spec.help}")
+
+
 def _train(args: argparse.Namespace) -> int:
-    from . import events as ev
-    from .checkpoint import load_agent, save_agent
     from .presets import list_presets, preset_description
-    from .trainer import Trainer
 
     if args.list_presets:
         for name, path in list_presets().items():
             print(f"{name:16s} {preset_description(path)}")
         return 0
-    for value, name in ((args.steps, "--steps"), (args.episodes, "--episodes")):
-        if value is not None and value < 1:
-            raise ConfigError(name, value, "a positive integer")
-    for path, what in ((args.save, "--save"), (args.save_best, "--save-best"), (args.metrics, "--metrics"),
-                       (args.summary_json, "--summary-json")):
-        if path:
-            _check_writable(path, what)
-    if args.resume:
-        if args.preset or args.config or args.env or args.seed is not None:
-            raise ConfigError("--resume", args.resume, "takes its config from the agent file; --preset, --config, "
-                              "--env and --seed cannot be combined with it (live settings can be changed with --set)")
-        trainer = load_agent(args.resume, device=args.device)
-        patch = _parse_sets(args.set)
-        if patch:
-            applied = trainer.apply_patch(patch)
-            if applied.rejected:
-                name, reason = next(iter(applied.rejected.items()))
-                raise ConfigError(name, patch[name], reason)
-    else:
-        trainer = Trainer(_build_config(args))
-    episodes = args.episodes if (args.episodes or args.steps) else 500
+    if args.list_settings:
+        _list_settings()
+        return 0
+    _check_arguments(args)
     control = Control()
-    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+    # Signals are caught from here on: once training has started, the agent is saved whatever arrives.
+    with Interrupts(control, "dqn-train") as interrupts:
+        trainer = _make_trainer(args)
+        if interrupts.interrupted:
+            return interrupts.exit_code
+        return _run_and_save(args, trainer, control, interrupts)
+
+
+def _make_trainer(args: argparse.Namespace):
+    if not args.resume:
+        from .trainer import Trainer
+
+        return Trainer(_build_config(args))
+    if args.preset or args.config or args.env or args.seed is not None:
+        raise ConfigError("--resume", args.resume, "takes its config from the agent file; --preset, --config, "
+                          "--env and --seed cannot be combined with it (live settings can be changed with --set)")
+    from .agentfile import precheck
+
+    precheck(args.resume)                # refused before torch is even loaded
+    from .checkpoint import load_agent
+
+    trainer = load_agent(args.resume, device=args.device)
+    patch = _parse_sets(args.set)
+    if args.threads is not None:
+        patch["torch_threads"] = str(args.threads)
+    if patch:
+        applied = trainer.apply_patch(patch)
+        if applied.rejected:
+            name, reason = next(iter(applied.rejected.items()))
+            raise ConfigError(name, patch[name], reason)
+    return trainer
+
+
+def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupts: Interrupts) -> int:
+    from . import events as ev
+    from .checkpoint import save_agent
+
+    episodes = args.episodes if (args.episodes or args.steps) else 500
     progress = Progress(args.steps, episodes if not args.steps else None, enabled=not args.quiet)
     print(f"dqn-train: {trainer.config.env_id} from {trainer.config.obs} on {trainer.device_name}", file=sys.stderr)
+    if args.save is None and args.save_best is None:
+        print("dqn-train: note: no --save or --save-best given, so the trained agent will not be kept",
+              file=sys.stderr)
     start_step, start_episode, start_wall, rate = trainer.step, trainer.episode, trainer.wall_seconds, 0.0
     started = time.perf_counter()
     outcome: Any = None
+    warnings: list[str] = []
 
     def keep_best(result) -> None:
         if args.save_best and result is not None and result.new_best:
@@ -189,6 +286,7 @@ def _train(args: argparse.Namespace) -> int:
                 save_agent(trainer, args.save_best, best=True)
             except (OSError, ValueError) as exc:       # training goes on; the previous file stays as it was
                 print(f"dqn-train: warning: could not write {args.save_best}: {exc}", file=sys.stderr)
+                warnings.append(f"--save-best {args.save_best}: {exc}")
 
     try:
         for event in trainer.run(control, max_steps=args.steps, max_episodes=None if args.steps else episodes):
@@ -202,33 +300,75 @@ def _train(args: argparse.Namespace) -> int:
                 outcome = event
             progress.update(trainer, trainer.step - start_step, trainer.episode - start_episode, rate)
     finally:
-        signal.signal(signal.SIGINT, previous)
         progress.update(trainer, trainer.step - start_step, trainer.episode - start_episode, rate, force=True)
         progress.close()
     run_seconds = time.perf_counter() - started
-    if isinstance(outcome, ev.Finished) and (trainer.last_eval is None or trainer.last_eval.step != trainer.step):
+    if (isinstance(outcome, ev.Finished) and not interrupts.interrupted
+            and (trainer.last_eval is None or trainer.last_eval.step != trainer.step)):
         keep_best(trainer.evaluate(trainer.config.eval_episodes))   # the summary reports the final agent
+    summary = trainer.summary(start_step, start_wall)          # steps/s of this run, also after --resume
+    summary.update(run_steps=trainer.step - start_step, run_seconds=round(run_seconds, 3))
+    summary["outcome"] = ("failed" if isinstance(outcome, ev.Failed) else
+                          "interrupted" if interrupts.interrupted else getattr(outcome, "reason", "stopped"))
+    failures = _write_outputs(args, trainer, summary)
+    print(json.dumps({k: summary[k] for k in ("steps", "episodes", "wall_seconds", "steps_per_second",
+                                              "mean100_duration", "eval_mean_return", "best_eval_score",
+                                              "best_eval_step", "solved_at_step")}))
+    if failures:
+        for message in failures:
+            print(f"dqn-train: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if isinstance(outcome, ev.Failed):
+        return _fail("dqn-train", outcome.message, EXIT_FAILED)
+    if interrupts.interrupted:
+        what = f"; saved to {args.save}" if args.save else ""
+        print(f"dqn-train: interrupted by {signal.Signals(interrupts.first).name} at step {trainer.step:,}{what}",
+              file=sys.stderr)
+        return interrupts.exit_code
+    return 0
+
+
+def _write_outputs(args: argparse.Namespace, trainer, summary: dict[str, Any]) -> list[str]:
+    """Write every output that was asked for, each on its own: one that fails does not stop the others. A failed
+    --save puts the agent in a recovery file, so a trained agent is never dropped. Returns what failed."""
+    from .checkpoint import save_agent
+
+    failures: list[str] = []
     if args.save_best:
         if trainer.best_state is None:
             print(f"dqn-train: no evaluation finished, so {args.save_best} was not written", file=sys.stderr)
         else:
             print(f"dqn-train: best agent ({trainer.describe_best()}) in {args.save_best}", file=sys.stderr)
     if args.save:
-        size = save_agent(trainer, args.save, include_replay=args.save_replay)
-        print(f"dqn-train: saved {args.save} ({size / 1024:.0f} KiB)", file=sys.stderr)
+        try:
+            size = save_agent(trainer, args.save, include_replay=args.save_replay)
+            print(f"dqn-train: saved {args.save} ({size / 1024:.0f} KiB)", file=sys.stderr)
+        except (OSError, ValueError) as exc:
+            failures.append(f"could not write --save {args.save} ({_reason(exc)}); {_recover(trainer, args)}")
     if args.metrics:
-        trainer.metrics.write_csv(args.metrics)
-    summary = trainer.summary(start_step, start_wall)          # steps/s of this run, also after --resume
-    summary.update(run_steps=trainer.step - start_step, run_seconds=round(run_seconds, 3))
-    summary["outcome"] = "failed" if isinstance(outcome, ev.Failed) else getattr(outcome, "reason", "stopped")
+        try:
+            trainer.metrics.write_csv(args.metrics)
+        except (OSError, ValueError) as exc:
+            failures.append(f"could not write --metrics {args.metrics} ({_reason(exc)})")
     if args.summary_json:
-        _write_json(args.summary_json, summary)
-    print(json.dumps({k: summary[k] for k in ("steps", "episodes", "wall_seconds", "steps_per_second",
-                                              "mean100_duration", "eval_mean_return", "best_eval_score",
-                                              "best_eval_step", "solved_at_step")}))
-    if isinstance(outcome, ev.Failed):
-        return _fail("dqn-train", outcome.message, EXIT_FAILED)
-    return 0
+        try:
+            _write_json(args.summary_json, summary)
+        except (OSError, ValueError) as exc:
+            failures.append(f"could not write --summary-json {args.summary_json} ({_reason(exc)})")
+    return failures
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
+def _recover(trainer, args: argparse.Namespace) -> str:
+    from .checkpoint import save_recovery
+
+    path, why = save_recovery(trainer, include_replay=args.save_replay)
+    if path is None:
+        return f"the agent could not be saved anywhere else either ({why})"
+    return f"the agent was saved to the recovery file {path} instead"
 
 
 # ---- dqn-eval ------------------------------------------------------------------------------------------------------
@@ -258,12 +398,18 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
 def _eval(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .checkpoint import load_agent
+    from .agentfile import precheck
+    from .fileio import check_output_path
 
+    if not args.file.strip():
+        raise ConfigError("AGENT_FILE", args.file, "a file name is needed")
     if args.episodes < 1:
         raise ConfigError("--episodes", args.episodes, "a positive integer")
     if args.summary_json:
-        _check_writable(args.summary_json, "--summary-json")
+        check_output_path(args.summary_json, "--summary-json")
+    precheck(args.file)                  # a damaged or hostile file is refused before torch is even loaded
+    from .checkpoint import load_agent
+
     trainer = load_agent(args.file, device=args.device)
     base = trainer.config.seed + 5_000_000 if args.seed is None else args.seed
     started = time.perf_counter()

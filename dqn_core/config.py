@@ -12,7 +12,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 GROUPS = ("Environment", "Observation", "Network", "Optimisation", "Exploration", "Replay",
           "Target network", "Evaluation")
@@ -308,13 +308,39 @@ class TrainConfig:
         return {k: (getattr(self, k), getattr(other, k)) for k in PARAM_SPECS if getattr(self, k) != getattr(other, k)}
 
 
+# Names other tools use for our settings (Stable-Baselines3, CleanRL, the PyTorch tutorial), for "did you mean".
+ALIASES = {
+    "learning_rate": "lr", "buffer_size": "replay_capacity", "memory_size": "replay_capacity",
+    "target_update_interval": "target_update", "target_network_frequency": "target_update",
+    "target_update_freq": "target_update", "train_frequency": "train_freq", "exploration_final_eps": "eps_end",
+    "exploration_initial_eps": "eps_start", "end_e": "eps_end", "start_e": "eps_start", "max_grad_norm": "grad_clip",
+    "epsilon_start": "eps_start", "epsilon_end": "eps_end", "epsilon_decay": "eps_decay", "eps_final": "eps_end",
+    "double_q": "double_dqn", "env": "env_id", "environment": "env_id", "threads": "torch_threads",
+    "discount": "gamma", "n_steps": "n_step", "frame_skip": "action_repeat", "frameskip": "action_repeat",
+}
+
+
+def did_you_mean(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None = None) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
+    import difflib
+
+    choices = list(choices)
+    key = word.strip().lower().replace("-", "_")
+    if aliases and key in aliases:
+        return f" (did you mean {aliases[key]!r}?)"
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6) or \
+        difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def parse_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """Coerce a mapping of field name -> raw value; raise ConfigError on unknown names or bad types."""
     out = {}
     for name, raw in values.items():
         spec = PARAM_SPECS.get(name)
         if spec is None:
-            raise ConfigError(name, raw, "unknown setting; known settings: " + ", ".join(PARAM_SPECS))
+            hint = did_you_mean(str(name), PARAM_SPECS, ALIASES)
+            raise ConfigError(name, raw, "unknown setting" + (hint or "; see --list-settings for every setting"))
         out[name] = spec.coerce(raw)
     return out
 
@@ -332,20 +358,35 @@ LIVE_FIELDS = frozenset(name for name, spec in PARAM_SPECS.items() if spec.live)
 
 
 # ---- files -----------------------------------------------------------------------------------------------------
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def load_config_file(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
     """Read a TOML or JSON config (flat, or with a [config] table); errors name the file."""
     path = Path(path)
+    kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError("file", str(path), f"is {path.stat().st_size:,} bytes; a config is at most "
+                              f"{MAX_CONFIG_BYTES:,}")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError("file", str(path), f"cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("file", str(path), f"is not UTF-8 text (byte {exc.start}); a config is a {kind} text "
+                          "file") from None
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        data = json.loads(text) if kind == "JSON" else tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError("file", str(path), f"is nested too deeply to be a {kind} config") from None
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError("file", str(path), f"is not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}") from None
+        raise ConfigError("file", str(path), f"is not valid {kind}: {exc}") from None
     if not isinstance(data, dict):
-        raise ConfigError("file", str(path), "must hold a table of settings")
+        raise ConfigError("file", str(path), "must hold a table of settings, e.g. lr = 0.001 (or a [config] table)")
     values = data.get("config", data)
+    if not isinstance(values, dict):
+        raise ConfigError("file", str(path), f"its 'config' must be a table of settings, not "
+                          f"{type(values).__name__} (e.g. [config] followed by lr = 0.001)")
     values = {k: v for k, v in values.items() if k not in ("name", "description")}
     try:
         return TrainConfig.from_dict(values, base)

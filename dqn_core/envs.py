@@ -19,6 +19,9 @@ from .observations import CartPoleRenderer, CropWindow, cart_window, shrink
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+# SDL would otherwise take over SIGINT and SIGTERM when pygame starts (turning them into a quit event nobody reads),
+# and a plain `kill` would no longer stop a run.
+os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
 
 import gymnasium as gym  # noqa: E402  (after the SDL settings)
 
@@ -47,7 +50,10 @@ def _make_gym(config: TrainConfig, render: bool) -> gym.Env:
     except gym.error.DependencyNotInstalled as exc:
         raise EnvError(f"env_id = {config.env_id!r} needs a package that is not installed: {exc}") from None
     except gym.error.Error as exc:
-        raise EnvError(f"env_id = {config.env_id!r} is not a known gymnasium environment ({exc})") from None
+        from .config import did_you_mean
+
+        hint = did_you_mean(config.env_id, gym.registry.keys())
+        raise EnvError(f"env_id = {config.env_id!r} is not a known gymnasium environment{hint} ({exc})") from None
     except Exception as exc:  # a third-party env's constructor may raise anything
         raise EnvError(f"env_id = {config.env_id!r} could not be created: {type(exc).__name__}: {exc}") from None
     if not isinstance(env.action_space, gym.spaces.Discrete):

@@ -34,5 +34,7 @@ def load_preset(name: str, extra: list[Path] | None = None) -> TrainConfig:
     """The preset's config on top of the defaults; unknown names list the known ones."""
     presets = list_presets(extra)
     if name not in presets:
-        raise ConfigError("preset", name, "one of " + ", ".join(sorted(presets)))
+        from .config import did_you_mean
+
+        raise ConfigError("preset", name, "one of " + ", ".join(sorted(presets)) + did_you_mean(name, presets))
     return load_config_file(presets[name])

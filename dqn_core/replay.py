@@ -258,11 +258,13 @@ class ReplayMemory:
         return frames.view(b, -1)
 
     # ---- persistence -------------------------------------------------------------------------------------------
-    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray | torch.Tensor]]:
         n = self.size
         meta = {"capacity": self.capacity, "cursor": self.cursor, "size": n, "transitions": self.transitions,
                 "frame_shape": list(self.frame_shape), "frame_dtype": self.frame_dtype.name, "history": self.history}
-        arrays = {"frames": self.frames[:n].cpu().numpy(), "actions": self.actions[:n], "rewards": self.rewards[:n],
+        # The frames stay a tensor (on the training device): the agent file streams them in pieces, never copying
+        # the whole memory.
+        arrays = {"frames": self.frames[:n], "actions": self.actions[:n], "rewards": self.rewards[:n],
                   "terminated": self.terminated[:n], "truncated": self.truncated[:n], "valid": self.valid[:n],
                   "episode_start": self.episode_start[:n]}
         if self.priorities is not None:

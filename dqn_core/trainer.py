@@ -33,7 +33,7 @@ CONFIRM_SEED_SHIFT = 1000       # confirmation episodes' seeds, after an evaluat
 class Trainer:
     """One DQN agent and its training state.
 
-    :param auto_threads: torch threads to use when `config.torch_threads` is 0 (default: every core).
+    :param auto_threads: torch threads to use when `config.torch_threads` is 0 (default: half the cores).
     """
 
     def __init__(self, config: TrainConfig, auto_threads: int | None = None, check_memory: bool = True) -> None:

@@ -166,7 +166,7 @@ def test_interrupted_save_keeps_the_previous_file(tmp_path, state_config, monkey
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(checkpoint.np, "save", broken)
+    monkeypatch.setattr(checkpoint, "write_npy", broken)
     with pytest.raises(OSError):
         save_agent(trainer, path)
     assert path.read_bytes() == before
