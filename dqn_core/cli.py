@@ -10,6 +10,7 @@ import math
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from .config import ConfigError, TrainConfig, load_config_file
@@ -145,6 +146,10 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", metavar="FILE.csv", help="write the run's metrics as CSV (episodes, evaluations, "
                    "training statistics and live changes, one table after another)")
     p.add_argument("--summary-json", metavar="FILE", help="write a JSON summary of the run")
+    p.add_argument("--runs-dir", metavar="DIR", help="record the run in this runs folder (default: $DQN_STUDIO_RUNS, "
+                   "else the user's data folder; see the README's Experiments)")
+    p.add_argument("--name", help="the run's display name (default: preset, env, seed and time)")
+    p.add_argument("--no-record", action="store_true", help="do not record this run in the runs folder")
     p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
     p.add_argument("--list-settings", action="store_true", help="list every setting, its range and meaning, and exit")
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -196,10 +201,11 @@ def _check_arguments(args: argparse.Namespace) -> None:
     """Everything that can be refused before the first step: empty options, budgets, output paths."""
     from .fileio import check_distinct, check_output_path
 
-    for option in ("preset", "config", "env", "resume"):
+    for option in ("preset", "config", "env", "resume", "runs_dir", "name"):
         value = getattr(args, option)
         if value is not None and not value.strip():
-            raise ConfigError(f"--{option}", value, "a value is needed (an empty string is not a default)")
+            raise ConfigError(f"--{option.replace('_', '-')}", value, "a value is needed (an empty string is not a "
+                              "default)")
     for value, name in ((args.steps, "--steps"), (args.episodes, "--episodes")):
         if value is not None and value < 1:
             raise ConfigError(name, value, "a positive integer")
@@ -269,16 +275,19 @@ def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupt
     from . import events as ev
     from .checkpoint import save_agent
 
+    from .runs import recorded
+
     episodes = args.episodes if (args.episodes or args.steps) else 500
     progress = Progress(args.steps, episodes if not args.steps else None, enabled=not args.quiet)
     print(f"dqn-train: {trainer.config.env_id} from {trainer.config.obs} on {trainer.device_name}", file=sys.stderr)
-    if args.save is None and args.save_best is None:
-        print("dqn-train: note: no --save or --save-best given, so the trained agent will not be kept",
-              file=sys.stderr)
+    recorder = _start_recording(args, trainer)
+    if args.save is None:
+        where = (f"in the run folder, {recorder.sink.folder(recorder.run_id) / 'agent.dqn'}" if recorder
+                 else "nowhere: the trained agent is not kept")
+        print(f"dqn-train: no --save given: the final agent will be kept {where}", file=sys.stderr)
     start_step, start_episode, start_wall, rate = trainer.step, trainer.episode, trainer.wall_seconds, 0.0
     started = time.perf_counter()
     outcome: Any = None
-    warnings: list[str] = []
 
     def keep_best(result) -> None:
         if args.save_best and result is not None and result.new_best:
@@ -286,10 +295,10 @@ def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupt
                 save_agent(trainer, args.save_best, best=True)
             except (OSError, ValueError) as exc:       # training goes on; the previous file stays as it was
                 print(f"dqn-train: warning: could not write {args.save_best}: {exc}", file=sys.stderr)
-                warnings.append(f"--save-best {args.save_best}: {exc}")
 
     try:
-        for event in trainer.run(control, max_steps=args.steps, max_episodes=None if args.steps else episodes):
+        for event in recorded(trainer.run(control, max_steps=args.steps,
+                                          max_episodes=None if args.steps else episodes), recorder):
             if isinstance(event, ev.StepStats):
                 rate = event.steps_per_second
             elif isinstance(event, ev.EvalResult):
@@ -305,12 +314,17 @@ def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupt
     run_seconds = time.perf_counter() - started
     if (isinstance(outcome, ev.Finished) and not interrupts.interrupted
             and (trainer.last_eval is None or trainer.last_eval.step != trainer.step)):
-        keep_best(trainer.evaluate(trainer.config.eval_episodes))   # the summary reports the final agent
+        final = trainer.evaluate(trainer.config.eval_episodes)     # the summary reports the final agent
+        keep_best(final)
+        if recorder is not None and final is not None:
+            recorder.record(final)
     summary = trainer.summary(start_step, start_wall)          # steps/s of this run, also after --resume
     summary.update(run_steps=trainer.step - start_step, run_seconds=round(run_seconds, 3))
     summary["outcome"] = ("failed" if isinstance(outcome, ev.Failed) else
                           "interrupted" if interrupts.interrupted else getattr(outcome, "reason", "stopped"))
     failures = _write_outputs(args, trainer, summary)
+    if recorder is not None:
+        _finish_recording(args, trainer, recorder, outcome, interrupts)
     print(json.dumps({k: summary[k] for k in ("steps", "episodes", "wall_seconds", "steps_per_second",
                                               "mean100_duration", "eval_mean_return", "best_eval_score",
                                               "best_eval_step", "solved_at_step")}))
@@ -326,6 +340,54 @@ def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupt
               file=sys.stderr)
         return interrupts.exit_code
     return 0
+
+
+def _start_recording(args: argparse.Namespace, trainer):
+    """A RunRecorder for this run in the runs folder, or None (--no-record, or the folder cannot be written)."""
+    if args.no_record:
+        return None
+    from .paths import runs_dir
+    from .runs import FolderSink, RunRecorder, new_run_id, tensorboard_available
+
+    folder = Path(args.runs_dir).expanduser() if args.runs_dir else runs_dir()
+    preset = None if args.resume else (args.preset or "seed-pixels")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        run_id = new_run_id(folder, trainer.config, preset)
+        sink = FolderSink(folder)
+        tb = sink.folder(run_id) if tensorboard_available() else None
+        recorder = RunRecorder(trainer, sink, run_id, name=args.name, preset=preset, source="cli", tensorboard_dir=tb)
+    except (OSError, ValueError) as exc:
+        print(f"dqn-train: warning: the run is not recorded: cannot write the runs folder {folder} "
+              f"({exc.strerror if isinstance(exc, OSError) and exc.strerror else exc})", file=sys.stderr)
+        return None
+    print(f"dqn-train: recording the run in {sink.folder(run_id)}", file=sys.stderr)
+    return recorder
+
+
+def _finish_recording(args: argparse.Namespace, trainer, recorder, outcome: Any, interrupts: Interrupts) -> None:
+    """The run folder gets the agents that were not saved elsewhere, their paths, and the run's status."""
+    from .checkpoint import save_agent
+
+    folder = recorder.sink.folder(recorder.run_id)
+    try:
+        if args.save and Path(args.save).exists():
+            recorder.set_agent("final", str(Path(args.save).resolve()))
+        else:
+            save_agent(trainer, folder / "agent.dqn")
+            recorder.set_agent("final", "agent.dqn")
+        if args.save_best and Path(args.save_best).exists():
+            recorder.set_agent("best", str(Path(args.save_best).resolve()))
+        elif trainer.best_state is not None:
+            save_agent(trainer, folder / "best.dqn", best=True)
+            recorder.set_agent("best", "best.dqn")
+    except (OSError, ValueError) as exc:
+        print(f"dqn-train: warning: could not keep the agent in the run folder {folder}: {exc}", file=sys.stderr)
+    reason = f"interrupted by {signal.Signals(interrupts.first).name}" if interrupts.interrupted else None
+    try:
+        recorder.close_from(outcome, reason)
+    except OSError as exc:
+        print(f"dqn-train: warning: could not update the run folder {folder}: {exc}", file=sys.stderr)
 
 
 def _write_outputs(args: argparse.Namespace, trainer, summary: dict[str, Any]) -> list[str]:

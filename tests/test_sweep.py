@@ -1,0 +1,129 @@
+"""dqn-sweep on a real local Ray, run the way a user runs it. Ray listens on every interface and advertises the
+machine's address, so each sweep runs inside a network namespace that has only loopback (`unshare -n`)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dqn_core.runs import list_runs, read_run
+
+pytest.importorskip("ray", reason="the sweep extra (ray[tune]) is not installed")
+
+
+def _can_isolate() -> bool:
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        return False
+    return subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True).returncode == 0
+
+
+pytestmark = pytest.mark.skipif(not _can_isolate(), reason="needs `unshare -n` (root) to keep Ray on loopback")
+
+SWEEP = f"{sys.executable} -c 'import sys; from dqn_core.sweep import main; sys.exit(main(sys.argv[1:]))'"
+
+
+def sweep_command(*args: str) -> list[str]:
+    quoted = " ".join("'" + a.replace("'", "'\\''") + "'" for a in args)
+    return ["unshare", "-n", "sh", "-c", f"ip link set lo up; exec {SWEEP} {quoted}"]
+
+
+def run_sweep(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(sweep_command(*args), capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, RAY_ENABLE_UV_RUN_RUNTIME_ENV="0"))
+
+
+def test_two_settings_on_two_seeds_record_four_runs_and_a_summary(tmp_path):
+    runs, summary = tmp_path / "runs", tmp_path / "s.json"
+    proc = run_sweep("--preset", "zoo-state", "--grid", "lr=1e-3,2.3e-3", "--seeds", "0", "1", "--steps", "3000",
+                     "--runs-dir", str(runs), "--name", "lr", "--summary-json", str(summary))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(summary.read_text())
+    assert data["name"] == "lr" and data["wall_seconds"] > 0
+    assert sorted((t["params"]["lr"], t["seed"]) for t in data["trials"]) == [(0.001, 0), (0.001, 1), (0.0023, 0),
+                                                                              (0.0023, 1)]
+    for trial in data["trials"]:
+        assert trial["status"] == "finished" and trial["steps"] == 3000 and trial["node"]["id"]
+        assert set(trial) >= {"name", "params", "seed", "status", "node", "steps", "final_eval_mean",
+                              "best_eval_score", "solved_at_step", "run_dir"}
+        run = read_run(trial["run_dir"])
+        assert run.info["sweep"]["name"] == "lr" and run.agent_path() is not None
+        assert run.final_eval() == trial["final_eval_mean"]
+    assert [g["params"] for g in data["groups"]] == [{"lr": 0.001}, {"lr": 0.0023}]
+    assert all(g["seeds"] == [0, 1] for g in data["groups"])
+    assert "lr=0.001 | 0 1 |" in proc.stdout and "4 of 4 trials finished" in proc.stderr
+    # the same seed and settings trained by dqn-train score the same: runs are deterministic on the CPU
+    single = subprocess.run([sys.executable, "-c", "import sys; from dqn_core.cli import train_main; "
+                             "sys.exit(train_main(sys.argv[1:]))", "--preset", "zoo-state", "--set", "lr=1e-3",
+                             "--seed", "1", "--steps", "3000", "--quiet", "--no-record"],
+                            capture_output=True, text=True, timeout=120)
+    ours = next(t for t in data["trials"] if t["params"]["lr"] == 0.001 and t["seed"] == 1)
+    assert json.loads(single.stdout)["eval_mean_return"] == ours["final_eval_mean"]
+
+
+def test_a_failing_trial_is_reported_and_the_others_finish(tmp_path):
+    runs, summary = tmp_path / "runs", tmp_path / "s.json"
+    proc = run_sweep("--preset", "zoo-state", "--grid", "replay_capacity=50,100000", "--seeds", "0", "--steps",
+                     "2000", "--runs-dir", str(runs), "--name", "bad", "--summary-json", str(summary))
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    trials = {t["params"]["replay_capacity"]: t for t in json.loads(summary.read_text())["trials"]}
+    assert trials[100000]["status"] == "finished"
+    assert trials[50]["status"] == "failed" and "must hold at least one batch" in trials[50]["reason"]
+    assert "failed: bad-000-replay_capacity50-s0" in proc.stderr
+
+
+def test_without_ray_one_line_names_the_extra(tmp_path):
+    code = ("import sys; sys.modules['ray'] = None; from dqn_core.sweep import main; "
+            f"sys.exit(main(['--preset', 'zoo-state', '--runs-dir', {str(tmp_path)!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("dqn-sweep: error: sweeps need Ray Tune, which is not installed: pip install "
+                                   "'dqn-studio[sweep]'")
+
+
+def test_bad_sweep_input_is_refused_before_ray_starts(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", "import sys; from dqn_core.sweep import main; sys.exit(main())",
+                           "--grid", "lr=1e-3,7", "--runs-dir", str(tmp_path)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and "lr = 7.0 is invalid" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _wait_for(predicate, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.3)
+    raise AssertionError("timed out")
+
+
+def test_a_killed_trial_restarts_from_its_last_agent_and_ctrl_c_keeps_finished_runs(tmp_path):
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(sweep_command("--preset", "zoo-state", "--set", "eval_every=2000", "--grid",
+                                          "lr=1e-3", "--seeds", "0", "1", "--steps", "20000", "--max-concurrent",
+                                          "1", "--runs-dir", str(runs), "--name", "crash"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = runs / "crash-000-lr0.001-s0"
+    _wait_for(lambda: (first / "checkpoint.dqn").exists() and read_run(first).info.get("counters", {})
+              .get("steps", 0) >= 6000, 120)
+    os.kill(read_run(first).info["pid"], signal.SIGKILL)          # the trial's worker process dies
+    _wait_for(lambda: read_run(first).status == "finished", 180)
+    restarted = read_run(first)
+    assert restarted.info["sweep"]["restarted_from_step"] >= 4000 and restarted.info["counters"]["steps"] == 20000
+    second = runs / "crash-001-lr0.001-s1"
+    _wait_for(lambda: second.exists() and read_run(second).status == "running", 60)
+    proc.send_signal(signal.SIGINT)                               # Ctrl+C: the sweep stops, finished runs stay
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    assert "--resume crash" in err
+    assert read_run(first).status == "finished"
+    assert read_run(second).status == "stopped" and read_run(second).info["reason"] == "the sweep was interrupted"
+    proc = run_sweep("--resume", "crash", "--runs-dir", str(runs))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert {r.id: r.status for r in list_runs(runs).values()} == {first.name: "finished", second.name: "finished"}
