@@ -1,6 +1,7 @@
 """The DQN Studio main window: docks, menus, toolbar, status bar, and the agent's lifecycle (new, open, save, train)."""
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,14 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QStyle, Q
 from dqn_core.config import ConfigError, TrainConfig
 from dqn_core.control import EPISODE
 from dqn_core.metrics import Metrics
+from dqn_core.paths import runs_dir as default_runs_dir
 from dqn_core.presets import list_presets, load_preset
 
 from .env_view import EnvView
 from .hyperparams import HyperparamPanel
 from .plots import PlotsPanel
+from .runs_panel import RunsPanel
+from .sweep_dialog import SweepDialog, SweepMonitor
 from .window_actions import AgentFileActions, user_preset_dir
 from .window_training import TrainingActions
 from .worker import TrainingSession
@@ -31,6 +35,7 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         self.setWindowTitle("DQN Studio")
         self.settings = QSettings()
         self.trainer = None                      # the agent; touched by the GUI thread only while no session runs
+        self.recorder = None                     # its run's recorder (used in the worker thread only)
         self.session: TrainingSession | None = None
         self.mode = "idle"                       # idle | train | watch
         self.paused = False
@@ -72,21 +77,29 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         self.panel.resetToPreset.connect(lambda: self.choose_preset(self.panel.preset_box.currentText()))
         self.env_view = EnvView()
         self.env_view.displayRateChanged.connect(self._on_display_rate)
+        self.runs_panel = RunsPanel(self.plots, self.runs_dir())
+        self.runs_panel.openAgent.connect(self.open_agent)
         self.docks: dict[str, QDockWidget] = {}
         for name, widget, area in (("Hyperparameters", self.panel, Qt.DockWidgetArea.LeftDockWidgetArea),
-                                   ("Environment", self.env_view, Qt.DockWidgetArea.RightDockWidgetArea)):
+                                   ("Environment", self.env_view, Qt.DockWidgetArea.RightDockWidgetArea),
+                                   ("Runs", self.runs_panel, Qt.DockWidgetArea.BottomDockWidgetArea)):
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name.lower()}")
             dock.setWidget(widget)
-            widget.setMinimumWidth(400 if name == "Hyperparameters" else 360)
+            if name != "Runs":
+                widget.setMinimumWidth(400 if name == "Hyperparameters" else 360)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
+        self.resizeDocks([self.docks["Runs"]], [200], Qt.Orientation.Vertical)
         self.status_labels: dict[str, QLabel] = {}
         for key in ("device", "rate", "steps", "episodes", "replay", "lr", "elapsed"):
             label = QLabel()
             label.setMinimumWidth(150 if key == "replay" else 110)   # stable widths: no relayout per update
             self.statusBar().addPermanentWidget(label)
             self.status_labels[key] = label
+        self.sweep_monitor = SweepMonitor(self)
+        self.sweep_monitor.finished.connect(self._sweep_finished)
+        self.statusBar().addWidget(self.sweep_monitor)
         self.resize(1400, 860)
 
     def _action(self, text: str, slot, shortcut: Any = None, icon: QStyle.StandardPixmap | None = None,
@@ -132,6 +145,8 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
                                   tip="A new agent from the current settings")
         a["watch"] = self._action("Watch Greedy Agent", self.watch_agent, "F7", sp.SP_ComputerIcon,
                                   tip="Play the current policy without exploring or training")
+        a["sweep"] = self._action("S&weep…", self.sweep_dialog, tip="Train the current settings with other values "
+                                  "of one or two settings on several seeds (Ray Tune), compared in the Runs panel")
         a["about"] = self._action("&About DQN Studio", self.show_about)
         toolbar = QToolBar("Training")
         toolbar.setObjectName("toolbar-training")
@@ -167,6 +182,8 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         training.addSeparator()
         training.addAction(a["reset"])
         training.addAction(a["watch"])
+        training.addSeparator()
+        training.addAction(a["sweep"])
         view = bar.addMenu("&View")
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
@@ -194,7 +211,14 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         self.settings.setValue("display_every", self.env_view.display_every())
         self.settings.setValue("x_unit", self.plots.x_unit)
         self.settings.setValue("include_replay", "true" if self.actions_by_name["include_replay"].isChecked() else "false")
+        if self.runs_panel.runs_dir != default_runs_dir():
+            self.settings.setValue("runs_dir", str(self.runs_panel.runs_dir))
         self.settings.sync()
+
+    def runs_dir(self) -> Path:
+        """Where runs are recorded: the window's setting, else $DQN_STUDIO_RUNS or the user's data folder."""
+        saved = str(self.settings.value("runs_dir", "") or "")
+        return Path(saved) if saved else default_runs_dir()
 
     def _last_dir(self) -> str:
         return str(self.settings.value("last_dir", str(Path.home())))
@@ -221,10 +245,52 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
     def _preset_names(self) -> list[str]:
         return list(list_presets([user_preset_dir()]))
 
+    # ---- sweeps ----------------------------------------------------------------------------------------------------
+    def sweep_dialog(self) -> None:
+        if self.sweep_monitor.running:
+            self._error("A sweep is running", f"Sweep {self.sweep_monitor.name} is still running; cancel it or wait "
+                        "for it to finish before starting another.")
+            return
+        if importlib.util.find_spec("ray") is None:       # said here; the sweep runs in its own process
+            self._error("Sweeps need Ray Tune", "Sweeps need the optional 'sweep' extra, which is not installed:\n"
+                        "pip install 'dqn-studio[sweep]'")
+            return
+        dialog = SweepDialog(self.config, self.preset_name, self)
+        if dialog.exec() != SweepDialog.DialogCode.Accepted:
+            return
+        runs_dir = self.runs_panel.runs_dir
+        try:
+            args = dialog.arguments(runs_dir)
+        except (OSError, ConfigError) as exc:
+            self._error("Cannot start the sweep", str(exc))
+            return
+        name = dialog.name.text().strip()
+        panel = self.runs_panel
+        panel.auto_check_prefix = f"{name}-"
+        panel.group_box.setChecked(True)
+        panel.filter.setText(name)
+        self.docks["Runs"].show()
+        self.sweep_monitor.start(name, args)
+
+    def _sweep_finished(self, code: int, tail: str) -> None:
+        self.runs_panel.refresh()
+        self.runs_panel.auto_check_prefix = None
+        name = self.sweep_monitor.name
+        if code == 0:
+            self.statusBar().showMessage(f"Sweep {name} finished; its runs are compared in the Runs panel", 10000)
+        elif code == 130:
+            self.statusBar().showMessage(f"Sweep {name} cancelled; its finished runs are kept", 10000)
+        elif code == 1:
+            self._error("Sweep finished with failed trials", f"Some trials of {name} failed (the Runs panel shows "
+                        f"why); the others finished.\n\n{tail}")
+        else:
+            self._error("Sweep failed", f"dqn-sweep ended with exit code {code}:\n\n{tail}")
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self._join_session()
         if not self._ask_unsaved("quitting"):
             event.ignore()
             return
+        self.sweep_monitor.wait()          # a running sweep stops as Cancel stops it: finished runs are kept
         self._save_settings()
         event.accept()

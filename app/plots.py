@@ -5,8 +5,10 @@ whole run stays on the plot (peak downsampling and clipping to the view keep it 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
@@ -24,8 +26,24 @@ REDRAW_MS = 50           # idle or paused: responsive
 REDRAW_BUSY_MS = 500     # while training: curves move slowly, and every redraw holds the GIL the trainer needs
 
 
+X_UNITS = {"episode": "episode", "step": "step", "wall": "training time (s)"}
+
+
+@dataclass
+class Overlay:
+    """A compared run (or group of runs) to draw over the plots: a curve per plot key, and optionally a band."""
+
+    label: str
+    colour: str
+    curves: dict[str, tuple[np.ndarray, np.ndarray]]
+    bands: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
 class PlotsPanel(QWidget):
-    """Five linked plots over episodes or steps, with a labelled marker at every live hyperparameter change."""
+    """Five linked plots over episodes, steps or training time, with a labelled marker at every live hyperparameter
+    change, and the runs compared in the Runs panel drawn over them."""
+
+    xUnitChanged = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,9 +84,11 @@ class PlotsPanel(QWidget):
             "epsilon": self.plots["epsilon"].plot(pen=pg.mkPen("#5f6368", width=1.5)),
         }
         self.markers: list[pg.InfiniteLine] = []
+        self._overlay_items: list[tuple[str, pg.GraphicsObject]] = []
+        self.overlay_labels: list[str] = []
         self.unit_box = QComboBox()
-        self.unit_box.addItems(["episode", "step"])
-        self.unit_box.setToolTip("x axis of every plot")
+        self.unit_box.addItems(list(X_UNITS.values()))
+        self.unit_box.setToolTip("x axis of every plot (compared runs too)")
         self.unit_box.currentTextChanged.connect(self.set_x_unit)
         self.summary = QLabel("No episodes yet")
         # Its text changes every redraw; a size hint that followed it would relayout (and fully repaint) the plots.
@@ -101,19 +121,63 @@ class PlotsPanel(QWidget):
         self.timer.setInterval(REDRAW_BUSY_MS if busy else REDRAW_MS)
 
     def set_x_unit(self, unit: str) -> None:
+        if unit not in X_UNITS:
+            unit = next((k for k, text in X_UNITS.items() if text == unit), "episode")
+        changed = unit != self.x_unit
         self.x_unit = unit
-        self.unit_box.setCurrentText(unit)
-        self.plots["epsilon"].setLabel("bottom", unit)
+        self.unit_box.setCurrentText(X_UNITS[unit])
+        self.plots["epsilon"].setLabel("bottom", X_UNITS[unit])
         self._marker_count = -1
         self._dirty = True
         self.redraw()
+        if changed:
+            self.xUnitChanged.emit(unit)
+
+    # ---- overlays (runs compared from the Runs panel) ---------------------------------------------------------------
+    def set_overlays(self, overlays: list[Overlay]) -> None:
+        """Replace the compared runs drawn over the plots: each one colour on every plot, named in the legend."""
+        for plot_key, item in self._overlay_items:
+            self.plots[plot_key].removeItem(item)
+            if plot_key == "duration" and isinstance(item, pg.PlotDataItem) and self.plots["duration"].legend:
+                self.plots["duration"].legend.removeItem(item)
+        self._overlay_items = []
+        for overlay in overlays:
+            colour = pg.mkColor(overlay.colour)
+            fill = pg.mkColor(overlay.colour)
+            fill.setAlpha(55)
+            for key, (x, low, high) in overlay.bands.items():
+                ok = np.isfinite(low) & np.isfinite(high)
+                if ok.sum() < 2:
+                    continue
+                # Curve items, not data items: a data item without a pen has no path to fill between.
+                lower = pg.PlotCurveItem(x[ok], low[ok], pen=pg.mkPen(None))
+                upper = pg.PlotCurveItem(x[ok], high[ok], pen=pg.mkPen(None))
+                area = pg.FillBetweenItem(lower, upper, brush=pg.mkBrush(fill))
+                for item in (lower, upper, area):
+                    self.plots[key].addItem(item)
+                    self._overlay_items.append((key, item))
+            for key, (x, y) in overlay.curves.items():
+                ok = np.isfinite(x) & np.isfinite(y)
+                item = pg.PlotDataItem(x[ok], y[ok], pen=pg.mkPen(colour, width=2),
+                                       name=overlay.label if key == "duration" else None)
+                self.plots[key].addItem(item)
+                self._overlay_items.append((key, item))
+        self.overlay_labels = [o.label for o in overlays]
+        legend = self.plots["duration"].legend
+        if legend is not None:
+            legend.setColumnCount(1 if len(overlays) < 2 else 2)
 
     # ---- drawing --------------------------------------------------------------------------------------------------
     def _x_of_steps(self, steps: np.ndarray) -> np.ndarray:
-        """Map env steps to the chosen unit (the episode a step falls in, counting from 1)."""
+        """Map env steps to the chosen unit (the episode a step falls in, counting from 1; or training seconds)."""
         if self.x_unit == "step":
             return steps.astype(float)
         ends = np.asarray(self.metrics.episodes["step"], dtype=float)
+        if self.x_unit == "wall":
+            walls = np.asarray(self.metrics.episodes["wall_seconds"], dtype=float)
+            if len(ends) < 2:
+                return np.full(len(steps), np.nan)
+            return np.interp(steps.astype(float), ends, walls)
         return np.searchsorted(ends, steps, side="left").astype(float) + 1.0
 
     def redraw(self) -> None:
@@ -124,6 +188,8 @@ class PlotsPanel(QWidget):
         durations = np.asarray(m.episodes["duration"], dtype=float)
         if self.x_unit == "episode":
             x_ep = np.arange(1, len(durations) + 1, dtype=float)
+        elif self.x_unit == "wall":
+            x_ep = np.asarray(m.episodes["wall_seconds"], dtype=float)
         else:
             x_ep = np.asarray(m.episodes["step"], dtype=float)
         self.curves["duration"].setData(x_ep, durations)
@@ -135,7 +201,7 @@ class PlotsPanel(QWidget):
             ok = np.isfinite(y)
             self.curves[key].setData(xs[ok], y[ok])
         ex = np.asarray(m.evals["step"], dtype=float)
-        ex = ex if self.x_unit == "step" else np.asarray(m.evals["episode"], dtype=float)
+        ex = np.asarray(m.evals["episode"], dtype=float) if self.x_unit == "episode" else self._x_of_steps(ex)
         self.curves["eval"].setData(ex, np.asarray(m.evals["mean_return"], dtype=float))
         if len(m.changes) != self._marker_count:
             self._draw_markers()

@@ -13,8 +13,9 @@ from dqn_core import events as ev
 from dqn_core.config import PARAM_SPECS, ConfigError
 from dqn_core.control import Control
 from dqn_core.metrics import Metrics, format_clock
+from dqn_core.runs import recorded
 
-from .worker import AgentReady, TrainingSession, worker_threads
+from .worker import AgentReady, RecorderReady, TrainingSession, finish_recording, start_recording, worker_threads
 
 
 class TrainingActions:
@@ -39,10 +40,11 @@ class TrainingActions:
         control = Control(display_every=self.env_view.display_every())
         if paused:
             control.step(steps) if steps else control.pause()
-        trainer, config = self.trainer, self.config
+        trainer, config, recorder = self.trainer, self.config, self.recorder
+        runs_dir, preset = self.runs_panel.runs_dir, self._preset_of_agent()
 
         def job(control: Control):
-            agent = trainer
+            agent, rec = trainer, recorder
             if agent is None:
                 from dqn_core.trainer import Trainer
                 try:
@@ -51,7 +53,17 @@ class TrainingActions:
                     yield ev.Failed(f"Could not create the agent: {exc}", 0)
                     return
                 yield AgentReady(agent)
-            yield from agent.run(control)
+            if rec is None or rec.trainer is not agent:
+                rec = start_recording(agent, runs_dir, preset)
+                if rec is not None:
+                    yield RecorderReady(rec)
+            outcome = None
+            for event in recorded(agent.run(control), rec):
+                if isinstance(event, (ev.Finished, ev.Failed)):
+                    outcome = event
+                yield event
+            if rec is not None:
+                finish_recording(agent, rec, outcome)
 
         if self.trainer is None:
             self.history = Metrics()
@@ -114,12 +126,22 @@ class TrainingActions:
         self._error("Training failed", message)
 
     # ---- events --------------------------------------------------------------------------------------------------
+    def _preset_of_agent(self) -> str | None:
+        """The preset the run's settings came from, for its record (None for an opened file's agent)."""
+        if self.trainer is not None and self.path:
+            return None
+        return self.preset_name or None
+
     def _on_event(self, event) -> None:
         if isinstance(event, AgentReady):
             self.trainer = event.trainer
+            self.recorder = None
             self.history = Metrics()
             self.plots.set_metrics(self.history)
             self.path = None
+        elif isinstance(event, RecorderReady):
+            self.recorder = event.recorder
+            self.runs_panel.refresh()
         elif isinstance(event, ev.StepStats):
             stats = self.history.stats
             for column, values in (("step", event.steps), ("loss", event.loss), ("q_mean", event.q_mean),

@@ -6,6 +6,7 @@ thread-safe `Control`, never through queued slots. Events come back to the GUI t
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
@@ -96,3 +97,42 @@ class AgentReady:
 
     def __init__(self, trainer: Any) -> None:
         self.trainer = trainer
+
+
+class RecorderReady:
+    """Item of a job that started recording the agent's run: hands the GUI its reference (used by later jobs)."""
+
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+
+
+def start_recording(trainer: Any, runs_dir: Path, preset: str | None):
+    """A recorder for a run trained in the window (called in the worker thread), or None when the runs folder
+    cannot be written (training goes on unrecorded)."""
+    from dqn_core.runs import FolderSink, RunRecorder, new_run_id, tensorboard_available
+
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        run_id = new_run_id(runs_dir, trainer.config, preset)
+        sink = FolderSink(runs_dir)
+        return RunRecorder(trainer, sink, run_id, preset=preset, source="window",
+                           tensorboard_dir=sink.folder(run_id) if tensorboard_available() else None)
+    except (OSError, ValueError):
+        return None
+
+
+def finish_recording(trainer: Any, recorder: Any, outcome: Any) -> None:
+    """After a session (called in the worker thread): the run folder gets the agent as it is now (no replay memory,
+    so that Runs ▸ Open Agent works) and the run's status; the next Start sets it running again."""
+    from dqn_core.checkpoint import save_agent
+
+    folder = recorder.sink.folder(recorder.run_id)
+    try:
+        save_agent(trainer, folder / "agent.dqn")
+        recorder.set_agent("final", "agent.dqn")
+        if trainer.best_state is not None:
+            save_agent(trainer, folder / "best.dqn", best=True)
+            recorder.set_agent("best", "best.dqn")
+        recorder.close_from(outcome)
+    except (OSError, ValueError):
+        pass

@@ -23,7 +23,7 @@ from typing import Any, NoReturn, Sequence
 
 import numpy as np
 
-from .config import PARAM_SPECS, ConfigError, TrainConfig, parse_values
+from .config import PARAM_SPECS, ConfigError, parse_values
 from .fileio import atomic_write_bytes
 
 EXIT_BAD_INPUT = 2
@@ -39,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="dqn-sweep", description="Sweep settings × seeds as Ray Tune trials; every trial is a run.")
     p.add_argument("--file", metavar="SWEEP.toml", help="the sweep as a TOML file (flags given too override it)")
     p.add_argument("--preset", help="the config every trial starts from (default: zoo-state)")
+    p.add_argument("--config", metavar="FILE", help="a TOML or JSON config applied after the preset (as in dqn-train)")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], help="a setting for every trial")
     p.add_argument("--grid", metavar="KEY=V1,V2,…", action="append", default=[],
                    help="values of a setting to try (repeatable: the grid is every combination)")
@@ -118,6 +119,11 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
             raise ConfigError("--file", args.file, f"cannot be read as TOML ({exc})") from None
     preset = args.preset or file.get("preset") or "zoo-state"
     base = load_preset(preset)
+    config_file = args.config or file.get("config")
+    if config_file:
+        from .config import load_config_file
+
+        base = load_config_file(config_file, base=base)
     overrides = dict(file.get("set", {}))
     for item in args.set:
         key, sep, value = item.partition("=")
@@ -243,8 +249,7 @@ def _main(args: argparse.Namespace) -> int:
     check_output_path(args.summary_json, "--summary-json")
     runs_dir = Path(args.runs_dir).expanduser() if args.runs_dir else default_runs_dir()
     try:
-        import ray  # noqa: F401
-        from ray import tune  # noqa: F401
+        import ray.tune  # noqa: F401  (the extra is there)
     except ImportError:
         print("dqn-sweep: error: sweeps need Ray Tune, which is not installed: pip install 'dqn-studio[sweep]'",
               file=sys.stderr)

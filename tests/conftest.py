@@ -32,3 +32,66 @@ def pixel_config() -> TrainConfig:
     """The fast pixel pipeline, small enough for tests."""
     return load_preset("pixels").replace(device=TEST_DEVICE, batch_size=16, learning_starts=32, replay_capacity=500,
                                          eval_every=0, torch_threads=1)
+
+
+WAIT = 30_000
+
+
+@pytest.fixture
+def isolated_settings(tmp_path, monkeypatch):
+    """Each test gets empty QSettings and its own user data folder (so its own runs folder)."""
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("DQN_STUDIO_HOME", raising=False)
+    monkeypatch.delenv("DQN_STUDIO_RUNS", raising=False)
+    yield
+
+
+@pytest.fixture
+def dialogs(monkeypatch):
+    """Records error dialogs and answers questions without showing anything."""
+    from PySide6.QtWidgets import QMessageBox
+
+    record = {"critical": [], "question": [], "answer": QMessageBox.StandardButton.Discard}
+
+    def critical(parent, title, text, *args, **kwargs):
+        record["critical"].append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    def question(parent, title, text, *args, **kwargs):
+        record["question"].append((title, text))
+        return record["answer"]
+
+    monkeypatch.setattr(QMessageBox, "critical", critical)
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return record
+
+
+@pytest.fixture
+def make_window(qtbot, dialogs):
+    from app.main_window import MainWindow
+
+    windows = []
+
+    def make(preset: str | None = "tutorial-state", **changes):
+        window = MainWindow()
+        qtbot.addWidget(window)
+        window.show()
+        if preset:
+            window.choose_preset(preset)
+        if changes:
+            window._set_config(window.config.replace(**changes), "test")
+            window.panel.set_config(window.config)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.dirty = False
+        window.close()
+        assert window.session is None
+
+

@@ -15,55 +15,9 @@ WAIT = 30_000
 
 
 @pytest.fixture(autouse=True)
-def isolated_settings(tmp_path, monkeypatch):
-    """Each test gets empty QSettings and its own user data folder."""
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+def _isolated(isolated_settings):
+    """Every window test gets empty QSettings and its own data folder (conftest's isolated_settings)."""
     yield
-
-
-@pytest.fixture
-def dialogs(monkeypatch):
-    """Records error dialogs and answers questions without showing anything."""
-    record = {"critical": [], "question": [], "answer": QMessageBox.StandardButton.Discard}
-
-    def critical(parent, title, text, *args, **kwargs):
-        record["critical"].append((title, text))
-        return QMessageBox.StandardButton.Ok
-
-    def question(parent, title, text, *args, **kwargs):
-        record["question"].append((title, text))
-        return record["answer"]
-
-    monkeypatch.setattr(QMessageBox, "critical", critical)
-    monkeypatch.setattr(QMessageBox, "question", question)
-    return record
-
-
-@pytest.fixture
-def make_window(qtbot, dialogs):
-    from app.main_window import MainWindow
-
-    windows = []
-
-    def make(preset: str | None = "tutorial-state", **changes):
-        window = MainWindow()
-        qtbot.addWidget(window)
-        window.show()
-        if preset:
-            window.choose_preset(preset)
-        if changes:
-            window._set_config(window.config.replace(**changes), "test")
-            window.panel.set_config(window.config)
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.dirty = False
-        window.close()
-        assert window.session is None
 
 
 def trained_steps(window) -> int:
@@ -73,7 +27,8 @@ def trained_steps(window) -> int:
 def test_start_training_updates_curve_env_view_and_status(make_window, qtbot):
     w = make_window(device="cpu")
     w.actions_by_name["start"].trigger()
-    qtbot.waitUntil(lambda: len(w.history.episodes["step"]) >= 5 and w.env_view.frames_shown >= 5, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(w.history.episodes["step"]) >= 5 and w.env_view.frames_shown >= 5
+                    and "steps/s" in w.status_labels["rate"].text(), timeout=WAIT)
     w.plots.redraw()
     x, y = w.plots.curves["duration"].getData()
     assert len(x) >= 5 and y[0] == w.history.episodes["duration"][0]

@@ -127,3 +127,35 @@ def test_a_killed_trial_restarts_from_its_last_agent_and_ctrl_c_keeps_finished_r
     proc = run_sweep("--resume", "crash", "--runs-dir", str(runs))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert {r.id: r.status for r in list_runs(runs).values()} == {first.name: "finished", second.name: "finished"}
+
+
+def test_training_sweep_runs_from_the_window_and_its_trials_are_grouped_in_the_runs_panel(
+        make_window, qtbot, monkeypatch, tmp_path, isolated_settings):
+    from app.sweep_dialog import SweepDialog
+
+    monkeypatch.setenv("DQN_STUDIO_SWEEP_PREFIX", "unshare -n sh -c 'ip link set lo up; exec \"$@\"' sh")
+    w = make_window("zoo-state")
+    w.runs_panel.set_runs_dir(tmp_path / "runs")
+
+    def fill_and_accept(dialog):
+        box, values = dialog.settings[0]
+        assert box.currentText() == "Learning rate (lr)" and values.text() == "0.0023, 0.00115"
+        values.setText("0.001, 0.0023")
+        dialog.seeds.setText("0 1")
+        dialog.steps.setValue(2000)
+        dialog.name.setText("from-window")
+        assert dialog.count.text() == "4 trials: 2 setting combinations × 2 seeds"
+        return SweepDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(SweepDialog, "exec", fill_and_accept)
+    w.actions_by_name["sweep"].trigger()
+    assert w.sweep_monitor.running and w.sweep_monitor.isVisible()
+    with qtbot.waitSignal(w.sweep_monitor.finished, timeout=240_000) as finished:
+        pass
+    assert finished.args[0] == 0, finished.args[1]
+    panel = w.runs_panel
+    panel.refresh()
+    assert len(panel.runs) == 4 and all(r.status == "finished" for r in panel.runs.values())
+    assert panel.checked == set(panel.runs) and panel.group_box.isChecked()
+    assert w.plots.overlay_labels == ["lr=0.001 (2 seeds)", "lr=0.0023 (2 seeds)"]
+    assert "finished" in w.statusBar().currentMessage()

@@ -1,0 +1,165 @@
+"""The Runs panel, driven as a user would: real runs recorded by dqn-train, checked, grouped, renamed, deleted,
+exported, and the window's own run appearing and updating while it trains."""
+from __future__ import annotations
+
+import json
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from dqn_core.cli import train_main
+
+WAIT = 30_000
+
+
+@pytest.fixture(autouse=True)
+def _isolated(isolated_settings):
+    yield
+
+
+@pytest.fixture(scope="module")
+def recorded_runs(tmp_path_factory):
+    """Two learning rates × two seeds of a short tutorial-state run, recorded by dqn-train."""
+    runs = tmp_path_factory.mktemp("runs")
+    for lr in ("0.001", "0.0003"):
+        for seed in ("0", "1"):
+            assert train_main(["--preset", "tutorial-state", "--steps", "600", "--seed", seed, "--set", f"lr={lr}",
+                               "--set", "eval_every=200", "--set", "eval_unit=steps", "--set", "eval_episodes=2",
+                               "--runs-dir", str(runs), "--quiet", "--name", f"lr {lr} seed {seed}"]) == 0
+    return runs
+
+
+@pytest.fixture
+def window(make_window, recorded_runs, tmp_path):
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(recorded_runs, runs)
+    w = make_window()
+    w.runs_panel.set_runs_dir(runs)
+    return w
+
+
+def rows(panel) -> dict[str, int]:
+    return {panel.table.item(r, 1).text(): r for r in range(panel.table.rowCount())}
+
+
+def column(panel, name: str) -> int:
+    return panel._columns.index(name)
+
+
+def test_the_table_lists_runs_with_the_settings_that_differ(window):
+    panel = window.runs_panel
+    table = rows(panel)
+    assert set(table) == {"lr 0.001 seed 0", "lr 0.001 seed 1", "lr 0.0003 seed 0", "lr 0.0003 seed 1"}
+    assert "lr" in panel._columns and "seed" in panel._columns
+    row = table["lr 0.0003 seed 1"]
+    assert panel.table.item(row, column(panel, "lr")).text() == "0.0003"
+    assert panel.table.item(row, column(panel, "status")).text() == "finished"
+    assert panel.table.item(row, column(panel, "steps")).text() == "600"
+    panel.filter.setText("0.0003")
+    assert sorted(panel.table.item(r, 1).text() for r in range(4) if not panel.table.isRowHidden(r)) == \
+        ["lr 0.0003 seed 0", "lr 0.0003 seed 1"]
+
+
+def test_checked_runs_are_drawn_on_every_plot_and_grouped_with_a_band(window):
+    panel = window.runs_panel
+    for name in ("lr 0.001 seed 0", "lr 0.001 seed 1", "lr 0.0003 seed 0"):
+        panel.table.item(rows(panel)[name], 0).setCheckState(Qt.CheckState.Checked)
+    assert sorted(window.plots.overlay_labels) == ["lr 0.0003 seed 0", "lr 0.001 seed 0", "lr 0.001 seed 1"]
+    for key in ("duration", "eval", "loss", "q", "epsilon"):
+        assert sum(1 for k, _ in window.plots._overlay_items if k == key) == 3      # one curve per run
+    legend = [label.text for _, label in window.plots.plots["duration"].legend.items]
+    assert "lr 0.001 seed 1" in legend
+    assert panel.table.item(rows(panel)["lr 0.001 seed 0"], 0).data(Qt.ItemDataRole.DecorationRole) is not None
+    panel.group_box.setChecked(True)
+    assert window.plots.overlay_labels == ["lr=0.001 (2 seeds)", "lr=0.0003 (1 seed)"]
+    fills = [item for key, item in window.plots._overlay_items if isinstance(item, pg.FillBetweenItem)]
+    assert fills, "a group of two seeds draws its band"
+    same = {panel.table.item(rows(panel)[n], 0).data(Qt.ItemDataRole.DecorationRole).name()
+            for n in ("lr 0.001 seed 0", "lr 0.001 seed 1")}
+    assert len(same) == 1                                   # one colour for the group's runs
+    panel.band_box.setCurrentText("min-max")
+    panel.smooth.setValue(60)
+    assert panel.smooth_label.text() == "smoothing 0.60"
+    window.plots.set_x_unit("wall")
+    assert window.plots.overlay_labels == ["lr=0.001 (2 seeds)", "lr=0.0003 (1 seed)"]
+
+
+def test_rename_delete_and_open_a_runs_agent(window, monkeypatch, dialogs):
+    panel = window.runs_panel
+    panel.table.selectRow(rows(panel)["lr 0.001 seed 0"])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("baseline", True))
+    panel.rename_button.click()
+    assert "baseline" in rows(panel)
+    panel.table.clearSelection()
+    panel.table.selectRow(rows(panel)["baseline"])
+    dialogs["answer"] = QMessageBox.StandardButton.Cancel
+    panel.delete_button.click()
+    assert "baseline" in rows(panel)
+    dialogs["answer"] = QMessageBox.StandardButton.Yes
+    folder = panel.selected_runs()[0].folder
+    panel.delete_button.click()
+    assert "baseline" not in rows(panel) and not folder.exists()
+    assert "Delete 1 run and their files" in dialogs["question"][-1][1]
+    panel.table.clearSelection()
+    panel.table.selectRow(rows(panel)["lr 0.0003 seed 1"])
+    panel.open_button.click()
+    assert window.trainer is not None and window.trainer.step == 600 and window.trainer.config.lr == 0.0003
+
+
+def test_export_the_comparison_and_the_table_of_groups(window, monkeypatch, tmp_path):
+    panel = window.runs_panel
+    for name in rows(panel):
+        panel.table.item(rows(panel)[name], 0).setCheckState(Qt.CheckState.Checked)
+    panel.group_box.setChecked(True)
+    target = {"path": str(tmp_path / "cmp.png")}
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (target["path"], ""))
+    panel.export_plots("png")
+    assert (tmp_path / "cmp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    target["path"] = str(tmp_path / "cmp.svg")
+    panel.export_plots("svg")
+    assert "<svg" in (tmp_path / "cmp.svg").read_text()
+    target["path"] = str(tmp_path / "groups.csv")
+    panel.export_groups_csv()
+    lines = (tmp_path / "groups.csv").read_text().splitlines()
+    assert lines[0].startswith("group,runs,seeds,final_eval_mean") and len(lines) == 3
+    assert lines[1].startswith("lr=0.0003,2,0 1,") or lines[1].startswith("lr=0.001,2,0 1,")
+
+
+def test_an_unreadable_run_is_shown_as_such(window):
+    panel = window.runs_panel
+    bad = panel.runs_dir / "from-a-newer-version"
+    bad.mkdir()
+    (bad / "run.json").write_text(json.dumps({"format": "dqn-studio-run", "version": 7}))
+    panel.refresh()
+    row = rows(panel)["from-a-newer-version (unreadable)"]
+    assert panel.table.item(row, column(panel, "status")).text() == "unreadable"
+    assert "newer DQN Studio" in panel.table.item(row, 1).toolTip()
+    assert not panel.table.item(row, 0).flags() & Qt.ItemFlag.ItemIsUserCheckable
+
+
+def test_the_window_records_its_run_and_the_panel_follows_it_live(make_window, qtbot, tmp_path):
+    w = make_window()
+    w.runs_panel.set_runs_dir(tmp_path / "runs")
+    w.start_training()
+    qtbot.waitUntil(lambda: len(w.runs_panel.runs) == 1, timeout=WAIT)
+    run_id = next(iter(w.runs_panel.runs))
+    qtbot.waitUntil(lambda: w.runs_panel.runs[run_id].status == "running"
+                    and (w.runs_panel.runs[run_id].info.get("counters") or {}).get("steps", 0) > 0, timeout=WAIT)
+    w.runs_panel.table.item(0, 0).setCheckState(Qt.CheckState.Checked)
+    first = len(w.runs_panel.runs[run_id].episodes["step"])
+    qtbot.waitUntil(lambda: len(w.runs_panel.runs[run_id].episodes["step"]) > first + 5, timeout=WAIT)
+    assert w.plots.overlay_labels == [w.runs_panel.runs[run_id].name]
+    w.stop_training()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    w.runs_panel.refresh()
+    run = w.runs_panel.runs[run_id]
+    assert run.status == "stopped" and run.info["source"] == "window" and run.info["preset"] == "tutorial-state"
+    assert run.agent_path() is not None and run.info["counters"]["steps"] == w.trainer.step
+    w.start_training()                                         # the same agent trains on: the same run, running
+    qtbot.waitUntil(lambda: (w.runs_panel.refresh() or True) and w.runs_panel.runs[run_id].status == "running",
+                    timeout=WAIT)
+    assert len(w.runs_panel.runs) == 1
