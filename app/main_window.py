@@ -36,6 +36,8 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         self.settings = QSettings()
         self.trainer = None                      # the agent; touched by the GUI thread only while no session runs
         self.recorder = None                     # its run's recorder (used in the worker thread only)
+        self.saved_step = 0                      # the agent's step when it was last saved or opened
+        self.greedy_returns: list[float] = []    # of the episodes played while watching
         self.session: TrainingSession | None = None
         self.mode = "idle"                       # idle | train | watch
         self.paused = False
@@ -287,9 +289,8 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
             self._error("Sweep failed", f"dqn-sweep ended with exit code {code}:\n\n{tail}")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        self._join_session()
-        if not self._ask_unsaved("quitting"):
-            event.ignore()
+        if not self._settle_unsaved("quitting"):
+            event.ignore()                 # Cancel: whatever was running goes on
             return
         self.sweep_monitor.wait()          # a running sweep stops as Cancel stops it: finished runs are kept
         self._save_settings()

@@ -44,28 +44,67 @@ class AgentFileActions:
     def _error(self, title: str, text: str) -> None:
         QMessageBox.critical(self, title, text)
 
-    def _ask_unsaved(self, doing: str) -> bool:
-        """Save / Discard / Cancel when the agent has unsaved training; True means go on."""
+    def _settle_unsaved(self, doing: str) -> bool:
+        """Before New, Open and Quit: stop what runs, after asking Save / Discard / Cancel when the agent has unsaved
+        training. While the question is open, training holds still (paused); Cancel lets it go on as before. When
+        the best evaluated agent scored higher than the agent now, saving it is offered too. True means go on."""
+        training = self.session is not None and self.session.running and self.mode == "train"
+        hold = training and not self.paused
         if not self.dirty or self.trainer is None:
+            self._join_session()
             return True
-        answer = QMessageBox.question(
-            self, "Unsaved agent",
-            f"The agent has {self.trainer.step:,} training steps that are not saved. Save it before {doing}?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save)
-        if answer == QMessageBox.StandardButton.Cancel:
+        if hold:
+            self.session.control.pause()
+        answer = self._ask_save_discard_cancel(doing)
+        if answer == "cancel":
+            if hold and self.session is not None:
+                self.session.control.resume()
             return False
-        if answer == QMessageBox.StandardButton.Save:
+        self._join_session()
+        if answer == "save":
             return self.save_agent()
+        if answer == "save_best":
+            return self.save_best_agent_as()
         return True
+
+    def _ask_save_discard_cancel(self, doing: str) -> str:
+        trainer = self.trainer
+        unsaved = trainer.step - self.saved_step
+        text = (f"The agent has {unsaved:,} training step{'s' if unsaved != 1 else ''} that "
+                f"{'are' if unsaved != 1 else 'is'} not saved. Save it before {doing}?")
+        best, last = trainer.best_eval, trainer.last_eval
+        better = best is not None and last is not None and best.score > last.score and best.step != trainer.step
+        if not better:
+            answer = QMessageBox.question(
+                self, "Unsaved agent", text,
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Save)
+            return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
+                answer, "cancel")
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved agent",
+                          f"{text}\n\nIts best evaluation ({trainer.describe_best()}) scored higher than its latest "
+                          f"({last.score:.1f} at step {last.step:,}): you can save that agent instead.", parent=self)
+        save_best = box.addButton("Save Best Agent…", QMessageBox.ButtonRole.AcceptRole)
+        save = box.addButton(QMessageBox.StandardButton.Save)
+        box.addButton(QMessageBox.StandardButton.Discard)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(save_best)
+        box.setEscapeButton(cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is save_best:
+            return "save_best"
+        if clicked is save:
+            return "save"
+        return "discard" if clicked is not None and clicked is not cancel else "cancel"
 
     # ---- agents ------------------------------------------------------------------------------------------------------
     def new_agent(self) -> bool:
         """Forget the current agent (after asking); the next Start builds one from the current settings."""
-        self._join_session()
-        if not self._ask_unsaved("starting a new agent"):
+        if not self._settle_unsaved("starting a new agent"):
             return False
         self.trainer = None
+        self.saved_step = 0
         self.path = None
         self.dirty = False
         self.history = Metrics()
@@ -81,8 +120,7 @@ class AgentFileActions:
 
     def open_agent(self, path: str) -> bool:
         """Load an agent file; on any problem show it and keep the current agent, config and plots."""
-        self._join_session()
-        if not self._ask_unsaved("opening another agent"):
+        if not self._settle_unsaved("opening another agent"):
             return False
         try:
             trainer = self._load_in_background(path)
@@ -99,6 +137,7 @@ class AgentFileActions:
         self.config = trainer.config
         self.path = path
         self.dirty = False
+        self.saved_step = trainer.step
         self.panel.set_config(self.config)
         self.panel.preset_box.setCurrentIndex(-1)       # the agent's own settings, not a preset's
         self.panel.show_error(None)
@@ -208,6 +247,7 @@ class AgentFileActions:
                 self.dirty = True         # the agent's own file now holds the best agent, not the current one
         else:
             self.path, self.dirty = saved.path, False
+            self.saved_step = saved.step
         self._remember(saved.path)
         self.statusBar().showMessage(saved.message, 8000 if saved.best else 5000)
         self._update_state()
@@ -288,11 +328,15 @@ class AgentFileActions:
         if not path:
             return
         try:
-            self.history.write_csv(path)
+            written = self.history.write_csv(path)
         except OSError as exc:
             self._error("Cannot export metrics", f"Could not write {path}: {exc}")
             return
-        self.statusBar().showMessage(f"Exported {len(self.history.episodes['step'])} episodes to {path}", 5000)
+        h = self.history
+        self.statusBar().showMessage(
+            f"Exported {len(h.episodes['step'])} episodes, {len(h.evals['step'])} evaluations, "
+            f"{len(h.stats['step'])} training rows and {len(h.changes)} changes to {len(written)} files: "
+            f"{', '.join(Path(p).name for p in written)}", 8000)
 
     # ---- signals -------------------------------------------------------------------------------------------------
     def quit_for_signal(self, signum: int) -> None:

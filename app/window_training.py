@@ -74,6 +74,7 @@ class TrainingActions:
         if self.trainer is None or (self.session is not None and self.session.running):
             return
         trainer = self.trainer
+        self.greedy_returns = []
         self._start_session(lambda control: trainer.watch(control), Control(display_every=1), "watch")
 
     def pause_training(self) -> None:
@@ -135,6 +136,7 @@ class TrainingActions:
     def _on_event(self, event) -> None:
         if isinstance(event, AgentReady):
             self.trainer = event.trainer
+            self.saved_step = 0
             self.recorder = None
             self.history = Metrics()
             self.plots.set_metrics(self.history)
@@ -157,7 +159,9 @@ class TrainingActions:
     def _show_event(self, event) -> None:
         if isinstance(event, ev.EpisodeEnd):
             if event.greedy:
+                self.greedy_returns.append(event.total_return)
                 self.statusBar().showMessage(f"Greedy episode {event.episode}: return {event.total_return:g}", 4000)
+                self._update_state()
                 return
             self.history.add_episode(event.step, event.duration, event.total_return, event.wall_seconds)
             self.plots.mark_dirty()
@@ -264,6 +268,13 @@ class TrainingActions:
         self.setWindowTitle(f"DQN Studio — {name}{'*' if self.dirty else ''}{state}")
         if self.trainer is not None and not running:
             self._update_status(None)
+        if training and self.paused:
+            self.status_labels["rate"].setText("paused")
+        elif running and self.mode == "watch":
+            returns = self.greedy_returns
+            self.status_labels["rate"].setText(
+                "watching" if not returns else f"watching · last {returns[-1]:g} · mean {sum(returns) / len(returns):.1f}"
+                f" over {len(returns)}")
         self.status_labels["device"].setText(self.device_text or "device: chosen at start")
 
     def _update_status(self, stats: ev.StepStats | None) -> None:
@@ -276,7 +287,8 @@ class TrainingActions:
         capacity = stats.replay_capacity if stats else t.replay.capacity
         elapsed = stats.elapsed_seconds if stats else t.wall_seconds
         labels = self.status_labels
-        labels["rate"].setText(f"{stats.steps_per_second:,.0f} steps/s" if stats else "idle")
+        if not (stats is not None and self.paused):          # paused: the rate label says so, no stale rate
+            labels["rate"].setText(f"{stats.steps_per_second:,.0f} steps/s" if stats else "idle")
         labels["steps"].setText(f"steps {step:,}")
         labels["episodes"].setText(f"episodes {episodes:,}")
         labels["replay"].setText(f"replay {fill:,}/{capacity:,} ({100 * fill / max(capacity, 1):.0f}%)")

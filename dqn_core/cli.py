@@ -143,8 +143,8 @@ def train_parser() -> argparse.ArgumentParser:
                    "here, each time an evaluation beats the best so far (a DQN's last agent can be worse)")
     p.add_argument("--save-replay", action="store_true", help="include the replay memory in the agent file")
     p.add_argument("--resume", metavar="FILE", help="continue training an agent file")
-    p.add_argument("--metrics", metavar="FILE.csv", help="write the run's metrics as CSV (episodes, evaluations, "
-                   "training statistics and live changes, one table after another)")
+    p.add_argument("--metrics", metavar="FILE.csv", help="write the run's metrics as CSV: episodes in FILE.csv, and "
+                   "beside it FILE-evaluations.csv, FILE-training.csv and FILE-changes.csv")
     p.add_argument("--summary-json", metavar="FILE", help="write a JSON summary of the run")
     p.add_argument("--runs-dir", metavar="DIR", help="record the run in this runs folder (default: $DQN_STUDIO_RUNS, "
                    "else the user's data folder; see the README's Experiments)")

@@ -120,3 +120,4 @@ class Saved:
     ok: bool
     message: str
     best: bool = False           # the agent kept at its best evaluation, not the current one
+    step: int = 0                # the agent's step when it was saved

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,8 +91,31 @@ class Metrics:
         m.changes = list(changes)
         return m
 
-    def write_csv(self, path: str) -> None:
-        """Episodes as CSV with the 100-episode means, the way the plots show them (written atomically)."""
+    def write_csv(self, path: str) -> list[str]:
+        """The run's tables as CSV files, each written atomically: episodes (with the 100-episode means, as the plots
+        show them) at `path`, and beside it `<stem>-evaluations.csv`, `<stem>-training.csv` (loss, mean max-Q, ε and
+        gradient norm every 10 steps) and `<stem>-changes.csv` (live setting changes). Returns the paths written."""
+        base = Path(path)
+        stem = base.with_suffix("") if base.suffix.lower() == ".csv" else base
+        written = [str(path)]
+        self._write_episodes(path)
+        for suffix, header, rows in (
+                ("evaluations", ["step", "episode", "mean_return", "std_return"],
+                 zip(*(self.evals[c] for c in EVAL_COLUMNS))),
+                ("training", ["step", "loss", "mean_max_q", "epsilon", "grad_norm"],
+                 zip(*(self.stats[c] for c in STATS_COLUMNS))),
+                ("changes", ["step", "episode", "setting", "old", "new"],
+                 ((c["step"], c["episode"], c["field"], c["old"], c["new"]) for c in self.changes))):
+            buf = io.StringIO()
+            writer = csv.writer(buf)
+            writer.writerow(header)
+            writer.writerows(rows)
+            target = f"{stem}-{suffix}.csv"
+            atomic_write_bytes(target, buf.getvalue().encode("utf-8"))
+            written.append(target)
+        return written
+
+    def _write_episodes(self, path: str) -> None:
         durations = np.asarray(self.episodes["duration"], dtype=float)
         returns = np.asarray(self.episodes["total_return"], dtype=float)
         mean_d, mean_r = running_mean(durations), running_mean(returns)

@@ -326,8 +326,8 @@ class Trainer:
         try:
             size = save_agent(self, path, include_replay=include_replay, best=best)
         except Exception as exc:   # a failed save must not stop training, nor lose the agent in memory
-            return ev.Saved(str(path), False, f"Could not save {what} to {path}: {exc}", best)
-        return ev.Saved(str(path), True, f"Saved {what} to {path} ({size / 1024:,.0f} KiB)", best)
+            return ev.Saved(str(path), False, f"Could not save {what} to {path}: {exc}", best, self.step)
+        return ev.Saved(str(path), True, f"Saved {what} to {path} ({size / 1024:,.0f} KiB)", best, self.step)
 
     def describe_best(self) -> str:
         """'evaluation 487.3 at step 245,000' for the kept best agent."""

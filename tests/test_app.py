@@ -319,6 +319,8 @@ def test_exports_through_the_menu(make_window, qtbot, tmp_path, monkeypatch):
     w = make_window(eval_every=2, eval_episodes=1)
     w.start_training()
     qtbot.waitUntil(lambda: len(w.history.episodes["step"]) >= 5, timeout=WAIT)
+    w.panel.controls["gamma"].spin.setValue(0.95)                      # a live change, for the changes table
+    qtbot.waitUntil(lambda: w.history.changes, timeout=WAIT)
     w.stop_training()
     qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
     for key, name in (("export_png", "plots.png"), ("export_svg", "plots.svg"), ("export_csv", "metrics.csv")):
@@ -330,8 +332,16 @@ def test_exports_through_the_menu(make_window, qtbot, tmp_path, monkeypatch):
     assert b"<svg" in (tmp_path / "plots.svg").read_bytes()[:2000]
     lines = (tmp_path / "metrics.csv").read_text().splitlines()
     assert lines[0].startswith("episode,step,duration") and len(lines) == len(w.history.episodes["step"]) + 1
+    evaluations = (tmp_path / "metrics-evaluations.csv").read_text().splitlines()
+    assert evaluations[0] == "step,episode,mean_return,std_return" and len(evaluations) == len(w.history.evals["step"]) + 1
+    training = (tmp_path / "metrics-training.csv").read_text().splitlines()
+    assert training[0] == "step,loss,mean_max_q,epsilon,grad_norm" and len(training) == len(w.history.stats["step"]) + 1
+    changes = (tmp_path / "metrics-changes.csv").read_text().splitlines()
+    assert changes[0] == "step,episode,setting,old,new" and changes[1].endswith(",gamma,0.99,0.95")
+    assert "4 files" in w.statusBar().currentMessage()
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".png", ".svg", ".csv", ".tmp")) == \
-        ["metrics.csv", "plots.png", "plots.svg"]                       # no temporary files left behind
+        ["metrics-changes.csv", "metrics-evaluations.csv", "metrics-training.csv", "metrics.csv", "plots.png",
+         "plots.svg"]                                                     # no temporary files left behind
 
 
 def test_open_recent_and_about(make_window, qtbot, tmp_path, monkeypatch):
