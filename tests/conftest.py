@@ -65,8 +65,20 @@ def dialogs(monkeypatch):
         record["question"].append((title, text))
         return record["answer"]
 
+    def exec_(box):
+        """A message box built by hand (e.g. with a "Save Best Agent…" button): the answer is a standard button or
+        a button's text."""
+        record["question"].append((box.windowTitle(), box.text()))
+        answer = record["answer"]
+        target = (box.button(answer) if isinstance(answer, QMessageBox.StandardButton)
+                  else next((b for b in box.buttons() if b.text() == answer), None))
+        if target is not None:
+            target.click()
+        return 0
+
     monkeypatch.setattr(QMessageBox, "critical", critical)
     monkeypatch.setattr(QMessageBox, "question", question)
+    monkeypatch.setattr(QMessageBox, "exec", exec_)
     return record
 
 

@@ -320,7 +320,7 @@ def test_exports_through_the_menu(make_window, qtbot, tmp_path, monkeypatch):
     w.start_training()
     qtbot.waitUntil(lambda: len(w.history.episodes["step"]) >= 5, timeout=WAIT)
     w.panel.controls["gamma"].spin.setValue(0.95)                      # a live change, for the changes table
-    qtbot.waitUntil(lambda: w.history.changes, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(w.history.changes) > 0, timeout=WAIT)
     w.stop_training()
     qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
     for key, name in (("export_png", "plots.png"), ("export_svg", "plots.svg"), ("export_csv", "metrics.csv")):
