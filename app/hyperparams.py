@@ -146,7 +146,7 @@ class HyperparamPanel(QWidget):
     presetChosen = Signal(str)
     resetToPreset = Signal()
 
-    def __init__(self, presets: list[str], parent: QWidget | None = None) -> None:
+    def __init__(self, presets: dict[str, dict[str, str]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controls: dict[str, QWidget] = {}
         self.labels: dict[str, QLabel] = {}
@@ -158,8 +158,10 @@ class HyperparamPanel(QWidget):
         top = QHBoxLayout()
         self.preset_box = QComboBox()
         self.preset_box.setToolTip("Start from a named configuration")
+        self.preset_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_box.setMinimumContentsLength(18)
         self.set_presets(presets)
-        self.preset_box.activated.connect(lambda _: self.presetChosen.emit(self.preset_box.currentText()))
+        self.preset_box.activated.connect(lambda _: self.presetChosen.emit(self.preset_box.currentData()))
         self.reset_button = QPushButton("Reset to preset")
         self.reset_button.setToolTip("Put every setting back to the chosen preset's value")
         self.reset_button.clicked.connect(self.resetToPreset)
@@ -198,12 +200,35 @@ class HyperparamPanel(QWidget):
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
 
-    def set_presets(self, presets: list[str]) -> None:
-        current = self.preset_box.currentText()
+    def set_presets(self, presets: dict[str, dict[str, str]]) -> None:
+        """Preset name → its description and typical time to solve; each item shows both (the time in the item,
+        the description in its tooltip)."""
+        current = self.preset_box.currentData()
         self.preset_box.clear()
-        self.preset_box.addItems(presets)
-        if current in presets:
-            self.preset_box.setCurrentText(current)
+        for name, info in presets.items():
+            text = f"{name} — {info['solve_time']}" if info.get("solve_time") else name
+            self.preset_box.addItem(text, name)
+            tip = info.get("description", "") + (f"<br><i>Typically {info['solve_time']} on 2 CPU cores.</i>"
+                                                   if info.get("solve_time") else "")
+            self.preset_box.setItemData(self.preset_box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        if current is not None:
+            self.show_preset(current)
+
+    def show_preset(self, name: str | None, note: str = "") -> None:
+        """Name where the settings came from: a preset's item; or, with `note`, e.g. 'zoo-state (modified)' or
+        'from agent a.dqn', shown in the picker with no item chosen."""
+        index = self.preset_box.findData(name) if name else -1
+        if note or index < 0:
+            self.preset_box.setCurrentIndex(-1)
+            self.preset_box.setPlaceholderText(note or "(custom settings)")
+            self.preset_box.setToolTip(f"These settings: {note or 'not a preset'}. Pick a preset to start from it.")
+        else:
+            self.preset_box.setCurrentIndex(index)
+            self.preset_box.setToolTip(str(self.preset_box.itemData(index, Qt.ItemDataRole.ToolTipRole) or ""))
+
+    def shown_preset(self) -> str:
+        """What the picker says now (an item's text or its placeholder)."""
+        return self.preset_box.currentText() or self.preset_box.placeholderText()
 
     def _make_control(self, spec: ParamSpec) -> QWidget:
         name = spec.name

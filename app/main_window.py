@@ -14,7 +14,7 @@ from dqn_core.config import ConfigError, TrainConfig
 from dqn_core.control import EPISODE
 from dqn_core.metrics import Metrics
 from dqn_core.paths import runs_dir as default_runs_dir
-from dqn_core.presets import list_presets, load_preset
+from dqn_core.presets import list_presets, load_preset, preset_info
 
 from .env_view import EnvView
 from .hyperparams import HyperparamPanel
@@ -25,7 +25,7 @@ from .window_actions import AgentFileActions, user_preset_dir
 from .window_training import TrainingActions
 from .worker import TrainingSession
 
-FIRST_PRESET = "seed-pixels"
+FIRST_PRESET = "zoo-state"          # learns visibly within a minute on 2 cores (README, first start)
 MAX_RECENT = 8
 
 
@@ -38,6 +38,8 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         self.recorder = None                     # its run's recorder (used in the worker thread only)
         self.saved_step = 0                      # the agent's step when it was last saved or opened
         self.greedy_returns: list[float] = []    # of the episodes played while watching
+        self.solved_step: int | None = None      # where the agent was first solved, and its best evaluation
+        self.best_mark: tuple[int, float] | None = None
         self.session: TrainingSession | None = None
         self.mode = "idle"                       # idle | train | watch
         self.paused = False
@@ -45,7 +47,8 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         self.dirty = False
         self.history = Metrics()
         self.device_text = ""
-        self.preset_name = FIRST_PRESET
+        self.preset_name = FIRST_PRESET          # the preset the settings came from ("" when they did not)
+        self.source_note = ""                    # where they came from otherwise: "from agent a.dqn", …
         self.config = self._initial_config()
         self._build_widgets()
         self._build_actions()
@@ -53,16 +56,21 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         self._restore_settings()
         self.panel.set_config(self.config)
         self._update_state()
+        self.update_preset_label()
+        self.plots.banner.closed.connect(self._banner_closed)
+        if self.settings.value("welcomed", "false") != "true":
+            self._welcome()
 
     # ---- construction ---------------------------------------------------------------------------------------------
     def _initial_config(self) -> TrainConfig:
+        self.preset_name = str(self.settings.value("last_preset", FIRST_PRESET))
+        self.source_note = str(self.settings.value("last_source", ""))
         saved = self.settings.value("last_config", "")
         if saved:
             try:
                 return TrainConfig.from_dict(json.loads(saved))
             except (ConfigError, ValueError, TypeError):
                 pass                             # a config from another version: fall back to the preset
-        self.preset_name = str(self.settings.value("last_preset", FIRST_PRESET))
         try:
             return load_preset(self.preset_name, [user_preset_dir()])
         except ConfigError:
@@ -73,10 +81,9 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         self.plots = PlotsPanel()
         self.setCentralWidget(self.plots)
         self.panel = HyperparamPanel(self._preset_names())
-        self.panel.preset_box.setCurrentText(self.preset_name)
         self.panel.edited.connect(self._on_edit)
         self.panel.presetChosen.connect(self.choose_preset)
-        self.panel.resetToPreset.connect(lambda: self.choose_preset(self.panel.preset_box.currentText()))
+        self.panel.resetToPreset.connect(lambda: self.choose_preset(self.preset_name or FIRST_PRESET))
         self.env_view = EnvView()
         self.env_view.displayRateChanged.connect(self._on_display_rate)
         self.runs_panel = RunsPanel(self.plots, self.runs_dir())
@@ -210,6 +217,7 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         self.settings.setValue("window_state", self.saveState())
         self.settings.setValue("last_config", json.dumps(self.config.to_dict()))
         self.settings.setValue("last_preset", self.preset_name)
+        self.settings.setValue("last_source", self.source_note)
         self.settings.setValue("display_every", self.env_view.display_every())
         self.settings.setValue("x_unit", self.plots.x_unit)
         self.settings.setValue("include_replay", "true" if self.actions_by_name["include_replay"].isChecked() else "false")
@@ -244,8 +252,34 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         if not files:
             self.recent_menu.addAction("(no recent agents)").setEnabled(False)
 
-    def _preset_names(self) -> list[str]:
-        return list(list_presets([user_preset_dir()]))
+    def _welcome(self) -> None:
+        preset = self.preset_name or "these settings"
+        self.plots.banner.show_message(
+            "welcome", f"<b>Welcome to DQN Studio.</b> The settings on the left are <b>{preset}</b>: a DQN that "
+                       "learns to balance CartPole from the cart's state in about 20 seconds. Press <b>Start (F5)</b> "
+                       "and watch the episode duration climb towards 500; move a slider while it trains and see the "
+                       "change marked on the plots. Other presets are in the picker (<b>pixels</b> learns from the "
+                       "screen); every run is kept in the <b>Runs</b> panel below, to compare.")
+
+    def _banner_closed(self, kind: str) -> None:
+        if kind == "welcome":
+            self.settings.setValue("welcomed", "true")
+
+    def _preset_names(self) -> dict[str, dict[str, str]]:
+        return {name: preset_info(path) for name, path in list_presets([user_preset_dir()]).items()}
+
+    def update_preset_label(self) -> None:
+        """The picker names where the settings came from: the preset, 'preset (modified)', or the agent file."""
+        if not self.preset_name:
+            self.panel.show_preset(None, self.source_note or "(custom settings)")
+            return
+        try:
+            preset = load_preset(self.preset_name, [user_preset_dir()])
+        except ConfigError:
+            self.panel.show_preset(None, "(custom settings)")
+            return
+        differences = [n for n in preset.diff(self.config) if n not in ("device", "torch_threads")]
+        self.panel.show_preset(self.preset_name, f"{self.preset_name} (modified)" if differences else "")
 
     # ---- sweeps ----------------------------------------------------------------------------------------------------
     def sweep_dialog(self) -> None:

@@ -19,6 +19,8 @@ from pyqtgraph import exporters
 
 from dqn_core.metrics import Metrics, running_mean
 
+from .banner import Banner
+
 # Antialiased lines cost the GUI thread (and so, through the GIL, the training thread) ~12 % of training speed.
 pg.setConfigOptions(antialias=False, background="w", foreground="#202124")
 
@@ -97,10 +99,14 @@ class PlotsPanel(QWidget):
         bar.addWidget(self.summary, 1)
         bar.addWidget(QLabel("x axis"))
         bar.addWidget(self.unit_box)
+        self.banner = Banner()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.banner)
         layout.addLayout(bar)
         layout.addWidget(self.layout_widget, 1)
+        self._milestones: list[pg.InfiniteLine] = []
+        self.milestone_labels: list[str] = []
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.redraw)
         self.timer.start(REDRAW_MS)
@@ -130,6 +136,8 @@ class PlotsPanel(QWidget):
         self._marker_count = -1
         self._dirty = True
         self.redraw()
+        if getattr(self, "_milestone_args", None):
+            self.set_milestones(*self._milestone_args)
         if changed:
             self.xUnitChanged.emit(unit)
 
@@ -233,6 +241,32 @@ class PlotsPanel(QWidget):
                 plot.addItem(line, ignoreBounds=True)
                 self.markers.append(line)
         self._marker_count = len(self.metrics.changes)
+
+    def set_milestones(self, solved_step: int | None, best: tuple[int, float] | None) -> None:
+        """Lasting markers on every plot: where the run was solved, and where its best evaluation is."""
+        for line in self._milestones:
+            line.getViewBox() and line.getViewBox().removeItem(line)
+        self._milestones.clear()
+        self.milestone_labels = []
+        marks = []
+        if solved_step is not None:
+            marks.append((solved_step, f"solved (step {solved_step:,})", "#188038"))
+        if best is not None:
+            marks.append((best[0], f"best evaluation {best[1]:.1f}", "#a142f4"))
+        for step, text, colour in marks:
+            x = float(self._x_of_steps(np.array([step]))[0])
+            for key, plot in self.plots.items():
+                line = pg.InfiniteLine(pos=x, angle=90, movable=False,
+                                       pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DotLine),
+                                       label=text if key == "eval" else None,
+                                       labelOpts={"position": 0.15 if "solved" in text else 0.85, "color": colour,
+                                                  "anchors": [(0, 0.5), (0, 0.5)],
+                                                  "fill": pg.mkBrush(255, 255, 255, 210)})
+                line.setToolTip(text)
+                plot.addItem(line, ignoreBounds=True)
+                self._milestones.append(line)
+            self.milestone_labels.append(text)
+        self._milestone_args = (solved_step, best)
 
     def marker_labels(self) -> list[str]:
         return [m.label.toPlainText() for m in self.markers if getattr(m, "label", None) is not None]

@@ -109,6 +109,7 @@ class AgentFileActions:
         self.dirty = False
         self.history = Metrics()
         self.plots.set_metrics(self.history)
+        self.reset_milestones()
         self.statusBar().showMessage("New agent: press Start (F5) to train it", 5000)
         self._update_state()
         return True
@@ -139,10 +140,12 @@ class AgentFileActions:
         self.dirty = False
         self.saved_step = trainer.step
         self.panel.set_config(self.config)
-        self.panel.preset_box.setCurrentIndex(-1)       # the agent's own settings, not a preset's
+        self.preset_name, self.source_note = "", f"from agent {Path(path).name}"   # its own settings
+        self.update_preset_label()
         self.panel.show_error(None)
         self.history = copy_metrics(trainer.metrics)
         self.plots.set_metrics(self.history)
+        self.reset_milestones(trainer)
         self.device_text = trainer.device_name
         self._remember(path)
         self.statusBar().showMessage(f"Opened {path}: {trainer.step:,} steps, {trainer.episode:,} episodes", 5000)
@@ -260,8 +263,7 @@ class AgentFileActions:
         except ConfigError as exc:
             self._error("Cannot load preset", str(exc))
             return
-        self.preset_name = name
-        self.panel.preset_box.setCurrentText(name)
+        self.preset_name, self.source_note = name, ""
         self._set_config(config, f"Preset {name}")
 
     def load_preset_dialog(self) -> None:
@@ -273,6 +275,7 @@ class AgentFileActions:
         except ConfigError as exc:
             self._error("Cannot load preset", str(exc))
             return
+        self.preset_name, self.source_note = "", f"from {Path(path).name}"
         self._set_config(config, f"Loaded {path}")
 
     def _set_config(self, config: TrainConfig, message: str) -> None:
@@ -282,6 +285,7 @@ class AgentFileActions:
         pending = self._pending_new_agent()
         note = f"; {', '.join(pending)} take effect with a new agent" if pending else ""
         self.statusBar().showMessage(message + note, 6000)
+        self.update_preset_label()
         self._update_state()
 
     def save_preset_dialog(self) -> None:

@@ -68,6 +68,8 @@ class TrainingActions:
         if self.trainer is None:
             self.history = Metrics()
             self.plots.set_metrics(self.history)
+        if self.plots.banner.kind == "welcome":
+            self.plots.banner.dismiss()       # the welcome said to press Start: done
         self._start_session(job, control, "train")
 
     def watch_agent(self) -> None:
@@ -140,6 +142,7 @@ class TrainingActions:
             self.recorder = None
             self.history = Metrics()
             self.plots.set_metrics(self.history)
+            self.reset_milestones()
             self.path = None
         elif isinstance(event, RecorderReady):
             self.recorder = event.recorder
@@ -178,7 +181,13 @@ class TrainingActions:
             self.statusBar().showMessage(f"Greedy evaluation at step {event.step:,}{best}: {event.mean_return:.1f} ± "
                                          f"{event.std_return:.1f}{confirmed}{solved}", 8000)
             if event.new_best:
+                self.best_mark = (event.step, event.score)
                 self._update_state()          # File ▸ Save Best Agent As… now has an agent to save
+            if event.solved and self.solved_step is None:
+                self.solved_step = event.step
+                self._announce_solved(event)
+            if event.new_best or event.solved:
+                self.plots.set_milestones(self.solved_step, self.best_mark)
         elif isinstance(event, ev.ConfigApplied):
             for name, (old, new) in event.changes.items():
                 self.history.add_change(event.step, event.episode, name, old, new)
@@ -189,6 +198,7 @@ class TrainingActions:
             for name in event.rejected:
                 self.panel.set_value(name, getattr(event.config, name))
             self.panel.show_error("; ".join(event.rejected.values()) if event.rejected else None)
+            self.update_preset_label()
             self.plots.mark_dirty()
         elif isinstance(event, ev.Started):
             self.device_text = event.device
@@ -203,6 +213,28 @@ class TrainingActions:
         elif isinstance(event, ev.Finished):
             if event.reason == "solved":
                 self.statusBar().showMessage(f"Solved at step {event.summary['solved_at_step']:,}", 10000)
+
+    def _announce_solved(self, event: ev.EvalResult) -> None:
+        """Solved is an event: a banner that stays until dismissed, with the way to keep this agent."""
+        confirmed = ("" if event.confirm_mean is None else
+                     f", confirmed over {event.confirm_episodes} more episodes at {event.confirm_mean:.1f}")
+        stops = ("Training stops here (<i>Stop when solved</i>)." if self.config.stop_when_solved else
+                 "Training goes on: a DQN's agent can get worse again, so keep this one.")
+        self.plots.banner.show_message(
+            "success", f"<b>Solved at step {event.step:,}</b>: greedy evaluation {event.mean_return:.1f}{confirmed}. "
+                       f"{stops}", "Save Best Agent…", self.save_best_agent_as)
+
+    def reset_milestones(self, trainer=None) -> None:
+        """Solved and best markers for a new agent (none) or an opened one (from its record)."""
+        self.solved_step = None if trainer is None else trainer.solved_at_step
+        self.best_mark = None
+        if trainer is not None and trainer.metrics.evals["mean_return"]:
+            means = trainer.metrics.evals["mean_return"]
+            i = max(range(len(means)), key=lambda k: (means[k], -k))
+            self.best_mark = (int(trainer.metrics.evals["step"][i]), float(means[i]))
+        self.plots.set_milestones(self.solved_step, self.best_mark)
+        if self.plots.banner.kind == "success":
+            self.plots.banner.hide()
 
     # ---- live edits ------------------------------------------------------------------------------------------------
     def _on_edit(self, name: str, value) -> None:
@@ -232,6 +264,7 @@ class TrainingActions:
                 self.dirty = self.dirty or self.trainer.step > 0
         elif self._pending_new_agent():
             self.statusBar().showMessage(f"{PARAM_SPECS[name].label} takes effect with a new agent (Start asks)", 6000)
+        self.update_preset_label()
         self._update_state()
 
     def _on_display_rate(self, every: int) -> None:

@@ -19,6 +19,7 @@ from .metrics import format_clock
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+DEFAULT_PRESET = "zoo-state"        # learns CartPole in about 20 s on 2 cores
 
 
 class _Parser(argparse.ArgumentParser):
@@ -127,7 +128,7 @@ class Progress:
 # ---- dqn-train -----------------------------------------------------------------------------------------------------
 def train_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="dqn-train", description="Train a DQN agent headless.")
-    p.add_argument("--preset", help="named config to start from (default: seed-pixels; see --list-presets)")
+    p.add_argument("--preset", help="named config to start from (default: zoo-state; see --list-presets)")
     p.add_argument("--config", metavar="FILE", help="a TOML or JSON config file, applied after the preset")
     p.add_argument("--env", metavar="ID", help="gymnasium environment id (discrete actions)")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], help="override a setting (repeatable)")
@@ -169,7 +170,7 @@ def _parse_sets(items: Sequence[str]) -> dict[str, str]:
 def _build_config(args: argparse.Namespace) -> TrainConfig:
     from .presets import load_preset
 
-    config = load_preset(args.preset or "seed-pixels")
+    config = load_preset(args.preset or DEFAULT_PRESET)
     if args.config:
         config = load_config_file(args.config, base=config)
     changes: dict[str, Any] = _parse_sets(args.set)
@@ -231,7 +232,7 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.list_presets:
         for name, path in list_presets().items():
-            print(f"{name:16s} {preset_description(path)}")
+            print(f"{name:18s} {preset_description(path)}")
         return 0
     if args.list_settings:
         _list_settings()
@@ -350,7 +351,7 @@ def _start_recording(args: argparse.Namespace, trainer):
     from .runs import FolderSink, RunRecorder, new_run_id, tensorboard_available
 
     folder = Path(args.runs_dir).expanduser() if args.runs_dir else runs_dir()
-    preset = None if args.resume else (args.preset or "seed-pixels")
+    preset = None if args.resume else (args.preset or DEFAULT_PRESET)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         run_id = new_run_id(folder, trainer.config, preset)

@@ -359,6 +359,7 @@ LIVE_FIELDS = frozenset(name for name, spec in PARAM_SPECS.items() if spec.live)
 
 # ---- files -----------------------------------------------------------------------------------------------------
 MAX_CONFIG_BYTES = 1 << 20
+PRESET_METADATA = ("name", "description", "solve_time")       # a preset file's words about itself, not settings
 
 
 def load_config_file(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
@@ -387,7 +388,7 @@ def load_config_file(path: str | Path, base: TrainConfig | None = None) -> Train
     if not isinstance(values, dict):
         raise ConfigError("file", str(path), f"its 'config' must be a table of settings, not "
                           f"{type(values).__name__} (e.g. [config] followed by lr = 0.001)")
-    values = {k: v for k, v in values.items() if k not in ("name", "description")}
+    values = {k: v for k, v in values.items() if k not in PRESET_METADATA}
     try:
         return TrainConfig.from_dict(values, base)
     except ConfigError as exc:

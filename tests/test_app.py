@@ -216,14 +216,16 @@ def test_corrupt_file_shows_error_and_changes_nothing(make_window, qtbot, tmp_pa
 
 def test_presets_load_into_the_panel(make_window):
     w = make_window(preset=None)
-    assert w.config == load_preset("seed-pixels")                    # the first time: the lecture's preset
+    assert w.config == load_preset("zoo-state")                      # the first time: one that learns in a minute
     for name in list_presets():
-        w.panel.preset_box.setCurrentText(name)
-        w.panel.presetChosen.emit(name)
+        box = w.panel.preset_box
+        box.setCurrentIndex(box.findData(name))
+        box.activated.emit(box.currentIndex())                       # the user picks it
         want = load_preset(name)
         assert w.config == want
         assert w.panel.value("batch_size") == want.batch_size and w.panel.value("obs") == want.obs
         assert w.panel.value("lr") == pytest.approx(want.lr)
+        assert w.panel.shown_preset().startswith(f"{name} — ")       # with its typical time to solve
 
 
 def test_bad_preset_file_is_refused_with_the_range(make_window, tmp_path, monkeypatch, dialogs):
