@@ -21,10 +21,19 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")     # SIGTERM must reach us, not SDL
-    threading.Thread(target=_warm_up_torch, name="torch-warm-up", daemon=True).start()
+    from .display_check import check_display
+
+    problem = check_display()
+    if problem:
+        print(f"dqn-studio: error: {problem}", file=sys.stderr)
+        return 2
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
+
+    # After the imports above (torch among them): importing torch in two threads at once can fail in torch's
+    # operator registration (seen: "operator _c10d_functional::_wrap_tensor_autograd does not exist").
+    threading.Thread(target=_warm_up_torch, name="torch-warm-up", daemon=True).start()
 
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("DQN Studio")

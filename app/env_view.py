@@ -152,6 +152,8 @@ class EnvView(QWidget):
         self.inputs_row.setSpacing(4)
         self.input_views: list[ImageView] = []
         self.input_caption = QLabel("What the network sees")
+        self.input_caption.setWordWrap(True)               # a long state vector wraps instead of widening the dock
+        self.input_caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.bars = QValueBars()
         self.display = QComboBox()
         for text, every in DISPLAY_CHOICES:
@@ -188,7 +190,9 @@ class EnvView(QWidget):
         if frame.net_input.ndim == 2:                          # a state vector: its numbers say more than pixels
             self._ensure_inputs(0)
             values = ", ".join(f"{v:+.3f}" for v in frame.net_input[-1])
-            self.input_caption.setText(f"What the network sees: state [{values}]")
+            text = f"What the network sees: state [{values}]"
+            self.input_caption.setText(text)
+            self.input_caption.setToolTip(text)
             names = action_names(self.env_id, len(frame.q_values) if frame.q_values is not None else 0)
             self.bars.set_values(frame.q_values, frame.action, names)
             self.frames_shown += 1

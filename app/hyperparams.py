@@ -4,15 +4,31 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QRegularExpressionValidator
-from PySide6.QtCore import QRegularExpression
+from PySide6.QtCore import QEvent, QObject, QRegularExpression, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QRegularExpressionValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from dqn_core.config import GROUPS, PARAM_SPECS, ConfigError, ParamSpec, TrainConfig
 
 SLIDER_STEPS = 1000
+LOG_WINDOW = 10.0          # a logarithmic slider spans value / 10 … value × 10: ~2.3 % per pixel at 200 px
+
+
+class _WindowUndo(QObject):
+    """Lets Ctrl+Z / Ctrl+Shift+Z reach the window's Edit ▸ Undo / Redo from a focused spin box, whose text field
+    would otherwise take them (and undo only its text)."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and (
+                event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)
+                or event.keyCombination().toCombined() == QKeySequence("Ctrl+Shift+Z")[0].toCombined()):
+            event.ignore()
+            return True
+        return False
+
+
+WINDOW_UNDO = _WindowUndo()
 
 
 def _decimals(spec: ParamSpec) -> int:
@@ -57,14 +73,24 @@ class NumberControl(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.spin)
+        self._centre = 0.0
+        self.spin.lineEdit().installEventFilter(WINDOW_UNDO)        # Ctrl+Z is the window's Undo, not the text's
         self.slider.valueChanged.connect(self._slider_moved)
         self.slider.sliderReleased.connect(self._slider_released)
         self.spin.valueChanged.connect(self._spin_changed)
         self._quiet = False
 
     # slider position <-> value
-    def _to_pos(self, value: float) -> int:
+    def _span(self) -> tuple[float, float]:
+        """The values the slider covers: the whole range, or for a logarithmic setting one decade either side of
+        the value it was last set to (re-centred when a drag ends), so that a few pixels move it a few percent."""
         lo, hi = self.spec.minimum, self.spec.maximum
+        if self.spec.log and lo > 0 and self._centre:
+            lo, hi = max(lo, self._centre / LOG_WINDOW), min(hi, self._centre * LOG_WINDOW)
+        return lo, hi
+
+    def _to_pos(self, value: float) -> int:
+        lo, hi = self._span()
         if self.spec.log and lo > 0:
             frac = (math.log(max(value, lo)) - math.log(lo)) / (math.log(hi) - math.log(lo))
         else:
@@ -72,7 +98,7 @@ class NumberControl(QWidget):
         return int(round(min(max(frac, 0.0), 1.0) * SLIDER_STEPS))
 
     def _from_pos(self, pos: int) -> float:
-        lo, hi = self.spec.minimum, self.spec.maximum
+        lo, hi = self._span()
         frac = pos / SLIDER_STEPS
         value = math.exp(math.log(lo) + frac * (math.log(hi) - math.log(lo))) if self.spec.log and lo > 0 \
             else lo + frac * (hi - lo)
@@ -94,6 +120,7 @@ class NumberControl(QWidget):
                 self.spin.setValue(self.spin.minimum())
                 self.slider.setValue(0)
             else:
+                self._centre = float(value)
                 self.spin.setValue(value)
                 self.slider.setValue(self._to_pos(value))
         finally:
@@ -108,13 +135,25 @@ class NumberControl(QWidget):
         self._quiet = False
         if not self.slider.isSliderDown():              # keyboard or click: final at once
             self.valueEdited.emit(self.value())
+            self._recentre()
 
     def _slider_released(self) -> None:
         self.valueEdited.emit(self.value())
+        self._recentre()
+
+    def _recentre(self) -> None:
+        value = self.value()
+        if self.spec.log and value:
+            self._centre = float(value)
+            self._quiet = True
+            self.slider.setValue(self._to_pos(value))
+            self._quiet = False
 
     def _spin_changed(self, value: float) -> None:
         if self._quiet:
             return
+        if self.spec.log and value:
+            self._centre = float(value)
         self._quiet = True
         self.slider.setValue(self._to_pos(value))
         self._quiet = False

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QStyle, QToolBar
 
 from dqn_core.config import ConfigError, TrainConfig
@@ -21,6 +21,7 @@ from .hyperparams import HyperparamPanel
 from .plots import PlotsPanel
 from .runs_panel import RunsPanel
 from .sweep_dialog import SweepDialog, SweepMonitor
+from .undo import EditHistory
 from .window_actions import AgentFileActions, user_preset_dir
 from .window_training import TrainingActions
 from .worker import TrainingSession
@@ -99,7 +100,7 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
                 widget.setMinimumWidth(400 if name == "Hyperparameters" else 360)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
-        self.resizeDocks([self.docks["Runs"]], [200], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["Runs"]], [150], Qt.Orientation.Vertical)
         self.status_labels: dict[str, QLabel] = {}
         for key in ("device", "rate", "steps", "episodes", "replay", "lr", "elapsed"):
             label = QLabel()
@@ -109,7 +110,10 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         self.sweep_monitor = SweepMonitor(self)
         self.sweep_monitor.finished.connect(self._sweep_finished)
         self.statusBar().addWidget(self.sweep_monitor)
-        self.resize(1400, 860)
+        screen = QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else None
+        self.resize(min(1500, int(room.width() * 0.94)) if room else 1400,
+                    min(980, int(room.height() * 0.94)) if room else 860)
 
     def _action(self, text: str, slot, shortcut: Any = None, icon: QStyle.StandardPixmap | None = None,
                 tip: str = "") -> QAction:
@@ -157,6 +161,8 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         a["sweep"] = self._action("S&weep…", self.sweep_dialog, tip="Train the current settings with other values "
                                   "of one or two settings on several seeds (Ray Tune), compared in the Runs panel")
         a["about"] = self._action("&About DQN Studio", self.show_about)
+        self.edits = EditHistory(self)
+        a["undo"], a["redo"] = self.edits.undo_action, self.edits.redo_action
         toolbar = QToolBar("Training")
         toolbar.setObjectName("toolbar-training")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -185,6 +191,9 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
             export.addAction(a[key])
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
+        edit = bar.addMenu("&Edit")
+        edit.addAction(a["undo"])
+        edit.addAction(a["redo"])
         training = bar.addMenu("&Training")
         for key in ("start", "pause", "step", "step_episode", "stop"):
             training.addAction(a[key])

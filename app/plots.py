@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
@@ -86,6 +86,10 @@ class PlotsPanel(QWidget):
             "epsilon": self.plots["epsilon"].plot(pen=pg.mkPen("#5f6368", width=1.5)),
         }
         self.markers: list[pg.InfiniteLine] = []
+        self.marker_rects: list[QRectF] = []         # where the change labels were placed (scene coordinates)
+        box = self.plots["duration"].getViewBox()
+        box.sigRangeChanged.connect(lambda *_: self.layout_marker_labels())
+        box.sigResized.connect(lambda *_: self.layout_marker_labels())
         self._overlay_items: list[tuple[str, pg.GraphicsObject]] = []
         self.overlay_labels: list[str] = []
         self.unit_box = QComboBox()
@@ -241,6 +245,41 @@ class PlotsPanel(QWidget):
                 plot.addItem(line, ignoreBounds=True)
                 self.markers.append(line)
         self._marker_count = len(self.metrics.changes)
+        self.layout_marker_labels()
+
+    def layout_marker_labels(self) -> None:
+        """Stack the change markers' labels so that none overlaps another: each goes as high as it can without
+        touching a label placed before it (left to right); one that fits nowhere is hidden (its marker's tooltip
+        still names the change). Run again whenever the view's range or size changes."""
+        plot = self.plots["duration"]
+        box = plot.getViewBox()
+        view = box.sceneBoundingRect()
+        labelled = sorted((m for m in self.markers if getattr(m, "label", None) is not None), key=lambda m: m.value())
+        legend = plot.legend
+        placed: list[QRectF] = [legend.sceneBoundingRect()] if legend is not None and legend.isVisible() else []
+        for line in labelled:
+            label = line.label
+            size = label.boundingRect().size()
+            x = box.mapViewToScene(QPointF(float(line.value()), 0.0)).x()
+            if not view.left() <= x <= view.right():
+                label.setVisible(False)
+                continue
+            right_side = x + size.width() + 4 <= view.right()      # beside the line, on whichever side has room
+            label.anchors = [(0, 0), (0, 0)] if right_side else [(1, 0), (1, 0)]
+            top = view.top() + 2
+            rect = QRectF(x if right_side else x - size.width(), top, size.width(), size.height())
+            while True:
+                hit = next((r for r in placed if r.intersects(rect)), None)
+                if hit is None:
+                    break
+                rect.moveTop(hit.bottom() + 2)
+            if rect.bottom() > view.bottom():
+                label.setVisible(False)
+                continue
+            label.setVisible(True)
+            placed.append(QRectF(rect))
+            label.setPosition(max(0.0, min(1.0, 1.0 - (rect.top() - view.top()) / max(view.height(), 1.0))))
+        self.marker_rects = placed[1:] if legend is not None and legend.isVisible() else placed
 
     def set_milestones(self, solved_step: int | None, best: tuple[int, float] | None) -> None:
         """Lasting markers on every plot: where the run was solved, and where its best evaluation is."""
@@ -276,6 +315,7 @@ class PlotsPanel(QWidget):
         """PNG (or any raster suffix) or SVG of all plots, as shown."""
         self._dirty = True
         self.redraw()
+        self.layout_marker_labels()
         scene = self.layout_widget.scene()
         if path.lower().endswith(".svg"):
             # Qt's own SVG writer: pyqtgraph's SVGExporter cannot parse the path syntax of current Qt

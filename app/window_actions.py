@@ -22,6 +22,7 @@ from dqn_core.config import PARAM_SPECS, ConfigError, TrainConfig, load_config_f
 from dqn_core.metrics import Metrics
 from dqn_core.presets import load_preset
 
+from .undo import ConfigSwap
 from .worker import worker_threads
 
 AGENT_FILTER = "DQN Studio agents (*.dqn);;All files (*)"
@@ -141,6 +142,7 @@ class AgentFileActions:
         self.saved_step = trainer.step
         self.panel.set_config(self.config)
         self.preset_name, self.source_note = "", f"from agent {Path(path).name}"   # its own settings
+        self.edits.clear()                      # earlier changes were to other settings than this agent's
         self.update_preset_label()
         self.panel.show_error(None)
         self.history = copy_metrics(trainer.metrics)
@@ -263,8 +265,7 @@ class AgentFileActions:
         except ConfigError as exc:
             self._error("Cannot load preset", str(exc))
             return
-        self.preset_name, self.source_note = name, ""
-        self._set_config(config, f"Preset {name}")
+        self._swap_to(config, name, "", f"Preset {name}")
 
     def load_preset_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load Preset", self._last_dir(), CONFIG_FILTER)
@@ -275,8 +276,16 @@ class AgentFileActions:
         except ConfigError as exc:
             self._error("Cannot load preset", str(exc))
             return
-        self.preset_name, self.source_note = "", f"from {Path(path).name}"
-        self._set_config(config, f"Loaded {path}")
+        self._swap_to(config, "", f"from {Path(path).name}", f"Loaded {path}")
+
+    def _swap_to(self, config: TrainConfig, preset: str, source: str, message: str) -> None:
+        """All settings at once, undoably (Edit ▸ Undo brings the previous ones back)."""
+        old = (self.config, self.preset_name, self.source_note)
+        self.edits.push(ConfigSwap(self, message, old, (config, preset, source)))
+
+    def swap_config(self, config: TrainConfig, preset: str, source: str, message: str) -> None:
+        self.preset_name, self.source_note = preset, source
+        self._set_config(config, message)
 
     def _set_config(self, config: TrainConfig, message: str) -> None:
         self.config = config
@@ -384,7 +393,8 @@ class AgentFileActions:
             f"numpy {numpy.__version__}</p>"))
 
     def _pending_new_agent(self) -> list[str]:
-        """Non-live settings that differ from the current agent's: they take effect with a new agent."""
+        """Non-live settings that differ from the current agent's (their labels, as the panel shows them): they
+        take effect with a new agent."""
         if self.trainer is None:
             return []
-        return [n for n in self.trainer.config.diff(self.config) if not PARAM_SPECS[n].live]
+        return [PARAM_SPECS[n].label for n in self.trainer.config.diff(self.config) if not PARAM_SPECS[n].live]

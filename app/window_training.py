@@ -15,6 +15,7 @@ from dqn_core.control import Control
 from dqn_core.metrics import Metrics, format_clock
 from dqn_core.runs import recorded
 
+from .undo import SettingChange
 from .worker import AgentReady, RecorderReady, TrainingSession, finish_recording, start_recording, worker_threads
 
 
@@ -249,10 +250,20 @@ class TrainingActions:
             self.panel.set_value(name, getattr(self.config, name))
             return
         self.panel.show_error(None)
+        old_value, new_value = getattr(self.config, name), getattr(new, name)
+        if old_value != new_value:
+            self.edits.push(SettingChange(self, name, old_value, new_value))    # applies it (Edit ▸ Undo takes back)
+
+    def apply_setting(self, name: str, value) -> None:
+        """Apply one checked setting: to the running trainer (live ones), or keep it for the next start."""
+        self.panel.set_value(name, value)
+        new = self.config.replace(**{name: value})
         live = PARAM_SPECS[name].live
         if self.session is not None and self.session.running and self.mode == "train":
             if live:
                 self.session.control.patch({name: getattr(new, name)})   # answered by ConfigApplied
+            else:
+                self.config = new                                         # pending: takes effect with a new agent
             return
         self.config = new
         if self.trainer is not None and live:
@@ -294,6 +305,7 @@ class TrainingActions:
         for key in ("new", "open", "load_preset"):
             a[key].setEnabled(True)
         self.panel.set_training(training)
+        self.edits.set_training(training)
         self.panel.setEnabled(self.mode != "watch")
         self.plots.set_busy(running)
         name = self.path.rsplit("/", 1)[-1] if self.path else ("untitled agent" if self.trainer else "no agent yet")

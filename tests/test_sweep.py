@@ -105,7 +105,8 @@ def _wait_for(predicate, timeout: float) -> None:
 
 def test_a_killed_trial_restarts_from_its_last_agent_and_ctrl_c_keeps_finished_runs(tmp_path):
     runs = tmp_path / "runs"
-    proc = subprocess.Popen(sweep_command("--preset", "zoo-state", "--set", "eval_every=2000", "--grid",
+    proc = subprocess.Popen(sweep_command("--preset", "zoo-state", "--set", "eval_every=2000", "--set",
+                                          "stop_when_solved=false", "--grid",
                                           "lr=1e-3", "--seeds", "0", "1", "--steps", "20000", "--max-concurrent",
                                           "1", "--runs-dir", str(runs), "--name", "crash"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -1,0 +1,272 @@
+"""What a newcomer meets first: the window on a real X server, the start-up check, the first preset, the picker,
+solved as an event, undo, fine sliders, labels that never overlap, and a status bar that tells the truth."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QMessageBox
+
+from dqn_core.presets import load_preset
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT = 30_000
+
+
+@pytest.fixture(autouse=True)
+def _isolated(isolated_settings):
+    yield
+
+
+# ---- the window on a real display ----------------------------------------------------------------------------------
+@pytest.fixture
+def x_server():
+    """A real X server (Xvfb) on a free display number, for the xcb platform plugin a desktop uses."""
+    if not shutil.which("Xvfb"):
+        pytest.skip("Xvfb is not installed (.ci/run installs it)")
+    for number in range(90, 110):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            break
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f":{number}"
+    server.terminate()
+    server.wait()
+
+
+SHOW_AND_GRAB = textwrap.dedent("""
+    import sys
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    import app.__main__ as entry
+
+    def grab():
+        window = next(w for w in app.topLevelWidgets() if w.objectName() == "" and w.windowTitle().startswith("DQN"))
+        print(app.platformName(), window.isVisible(), window.windowHandle().isExposed(), flush=True)
+        window.grab().save(sys.argv[1])
+        window.dirty = False
+        app.quit()
+
+    app = QApplication(sys.argv)          # main() uses this one; the timer needs it to exist
+    QTimer.singleShot(1500, grab)
+    sys.exit(entry.main(["dqn-studio"]))
+""")
+
+
+def test_the_window_opens_on_a_real_x_server_with_the_xcb_plugin(x_server, tmp_path):
+    env = dict(os.environ, DISPLAY=x_server, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(tmp_path / "config"),
+               DQN_STUDIO_HOME=str(tmp_path / "home"))
+    env.pop("WAYLAND_DISPLAY", None)
+    shot = tmp_path / "window.png"
+    proc = subprocess.run([sys.executable, "-c", SHOW_AND_GRAB, str(shot)], capture_output=True, text=True,
+                          timeout=120, env=env, cwd=str(ROOT))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["xcb", "True", "True"]
+    assert shot.stat().st_size > 20_000                      # a drawn window, text and plots, not an empty frame
+
+
+def test_without_a_display_the_app_says_so_in_one_line():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "app"], capture_output=True, text=True, timeout=60, env=env,
+                          cwd=str(ROOT))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["dqn-studio: error: there is no display to open the window on: "
+                                                "DISPLAY is not set (start DQN Studio from a desktop session, or "
+                                                "over ssh with -X; dqn-train trains without a window)"]
+
+
+def test_a_missing_x_library_is_named_with_its_package():
+    from app.display_check import missing_library_message
+
+    message = missing_library_message("libxcb-icccm.so.4: cannot open shared object file: No such file or directory")
+    assert message.startswith("the X11 window needs libxcb-icccm.so.4, which is not installed: sudo apt install "
+                              "libxcb-icccm4 (all of them at once: sudo apt install libxcb-cursor0 ")
+    assert missing_library_message("undefined symbol: foo") is None
+
+
+# ---- first start, presets, solved ----------------------------------------------------------------------------------
+def test_first_start_welcomes_with_a_preset_that_learns_and_the_picker_says_where_settings_came_from(
+        make_window, qtbot, tmp_path, dialogs):
+    w = make_window(preset=None)
+    assert w.preset_name == "zoo-state" and w.config == load_preset("zoo-state")
+    assert w.plots.banner.isVisible() and "Press <b>Start (F5)</b>" in w.plots.banner.label.text()
+    assert w.panel.shown_preset() == "zoo-state — solves in ~20 s"
+    tip = w.panel.preset_box.itemData(w.panel.preset_box.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+    assert "RL Baselines3 Zoo" in tip and "Typically solves in ~20 s on 2 CPU cores" in tip
+    w.panel.controls["gamma"].spin.setValue(0.95)
+    assert w.panel.shown_preset() == "zoo-state (modified)"
+    w.edits.undo()
+    assert w.panel.shown_preset() == "zoo-state — solves in ~20 s"
+    w.start_training()
+    assert not w.plots.banner.isVisible() and w.settings.value("welcomed") == "true"
+    qtbot.waitUntil(lambda: w.session is None, timeout=120_000)        # zoo-state stops when solved
+    assert w.solved_step is not None and w.plots.banner.isVisible() and w.plots.banner.kind == "success"
+    assert w.plots.banner.button.text() == "Save Best Agent…"
+    assert any(text.startswith("solved (step ") for text in w.plots.milestone_labels)
+    assert any(text.startswith("best evaluation ") for text in w.plots.milestone_labels)
+    agent = tmp_path / "a.dqn"
+    w.trainer.save(str(agent))
+    w.dirty = False
+    w.close()
+    again = make_window(preset=None)                                   # the second start says what it shows
+    assert again.panel.shown_preset() == "zoo-state — solves in ~20 s" and not again.plots.banner.isVisible()
+    again.open_agent(str(agent))
+    assert again.panel.shown_preset() == "from agent a.dqn"
+
+
+def test_the_unsaved_prompt_counts_steps_since_the_save_and_offers_a_better_best_agent(make_window, qtbot,
+                                                                                        tmp_path, dialogs,
+                                                                                        monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    w = make_window(eval_every=300, eval_unit="steps", eval_episodes=2)
+    w.step_training(400)
+    qtbot.waitUntil(lambda: w.trainer is not None and w.trainer.step == 400 and w.paused, timeout=WAIT)
+    w.stop_training()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    path = tmp_path / "a.dqn"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    assert w.save_agent_as() and w.saved_step == 400
+    w.step_training(250)
+    qtbot.waitUntil(lambda: w.trainer.step == 650 and w.paused, timeout=WAIT)
+    # make the best evaluation (step 300) look better than the latest (step 600)
+    w.trainer.last_eval = type(w.trainer.last_eval)(600, 0, 1.0, 0.0, (1.0, 1.0), None, False)
+    dialogs["answer"] = QMessageBox.StandardButton.Cancel
+    assert not w.new_agent()
+    title, text = dialogs["question"][-1]
+    assert "250 training steps that are not saved" in text and "best evaluation" in text
+    assert w.session is not None and w.paused                          # it was paused before: still paused
+    best = tmp_path / "best.dqn"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(best), ""))
+    dialogs["answer"] = "Save Best Agent…"
+    assert w.new_agent() and best.exists() and w.trainer is None
+
+
+def test_quit_then_cancel_leaves_training_running(make_window, qtbot, dialogs):
+    w = make_window()
+    w.start_training()
+    qtbot.waitUntil(lambda: w.trainer is not None and w.trainer.step > 200, timeout=WAIT)
+    dialogs["answer"] = QMessageBox.StandardButton.Cancel
+    assert not w.close()
+    steps = w.trainer.step
+    qtbot.waitUntil(lambda: w.trainer.step > steps + 200, timeout=WAIT)
+    assert w.session is not None and not w.paused and "steps/s" in w.status_labels["rate"].text()
+
+
+def test_paused_and_watching_say_so(make_window, qtbot):
+    w = make_window()
+    w.start_training()
+    qtbot.waitUntil(lambda: w.trainer is not None and w.trainer.step > 100, timeout=WAIT)
+    w.pause_training()
+    qtbot.waitUntil(lambda: w.paused, timeout=WAIT)
+    assert w.status_labels["rate"].text() == "paused"
+    w.stop_training()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    w.watch_agent()
+    qtbot.waitUntil(lambda: w.status_labels["rate"].text().startswith("watching · last "), timeout=WAIT)
+    w.stop_training()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+
+
+# ---- edits -------------------------------------------------------------------------------------------------------
+def test_undo_and_redo_take_back_live_changes_and_each_is_marked(make_window, qtbot):
+    w = make_window()
+    w.start_training()
+    qtbot.waitUntil(lambda: w.trainer is not None and w.trainer.step > 50, timeout=WAIT)
+    w.panel.controls["lr"].spin.setValue(5e-4)
+    qtbot.waitUntil(lambda: w.config.lr == pytest.approx(5e-4), timeout=WAIT)
+    assert w.actions_by_name["undo"].text() == "&Undo Learning rate 0.0001 → 0.0005"
+    assert not w.actions_by_name["redo"].isEnabled()
+    w.actions_by_name["undo"].trigger()
+    qtbot.waitUntil(lambda: w.trainer.agent.lr == pytest.approx(1e-4), timeout=WAIT)
+    qtbot.waitUntil(lambda: len(w.history.changes) == 2, timeout=WAIT)
+    assert w.panel.value("lr") == pytest.approx(1e-4)
+    w.actions_by_name["redo"].trigger()
+    qtbot.waitUntil(lambda: w.trainer.agent.lr == pytest.approx(5e-4) and len(w.history.changes) == 3,
+                    timeout=WAIT)
+    w.plots.redraw()
+    assert [f"{c['field']} {c['old']:g}→{c['new']:g}" for c in w.history.changes] == \
+        ["lr 0.0001→0.0005", "lr 0.0005→0.0001", "lr 0.0001→0.0005"]
+
+
+def test_undo_brings_back_the_settings_before_a_preset(make_window):
+    w = make_window("zoo-state")
+    w.choose_preset("pixels")
+    assert w.config.obs == "pixels"
+    w.edits.undo()
+    assert w.config == load_preset("zoo-state") and w.panel.value("obs") == "state"
+    w.edits.redo()
+    assert w.config == load_preset("pixels")
+
+
+def test_a_short_drag_of_a_log_slider_moves_it_a_few_percent(make_window):
+    w = make_window()
+    control = w.panel.controls["lr"]
+    control.slider.resize(200, 20)
+    per_pixel = 1000 / 200                                 # slider positions per pixel of a 200-pixel slider
+    control.slider.setSliderDown(True)
+    control.slider.setValue(control.slider.value() + int(3 * per_pixel))     # a 3-pixel drag
+    moved = control.value() / 1e-4
+    control.slider.setSliderDown(False)
+    assert 1.03 < moved < 1.10, moved                      # a few percent (full range: 1.5× per 3 pixels before)
+    control.slider.setSliderDown(True)
+    control.slider.setValue(1000)                          # the end of the slider: ten times the value
+    control.slider.setSliderDown(False)
+    assert control.value() == pytest.approx(1e-3 * moved, rel=0.02)
+
+
+def test_change_labels_never_overlap_in_the_window_or_an_export(qtbot, tmp_path):
+    from app.plots import PlotsPanel
+    from dqn_core.metrics import Metrics
+
+    metrics = Metrics()
+    for episode in range(1, 200):
+        metrics.add_episode(episode * 10, 10, 10.0, episode)
+    for step in (500, 505, 510, 515, 1200):
+        metrics.add_change(step, step // 10, "learning_rate_schedule", "constant", "linear")
+        metrics.add_change(step, step // 10, "gamma", 0.99, 0.98)
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    panel.show()
+    panel.set_x_unit("step")
+    panel.set_metrics(metrics)
+    qtbot.waitExposed(panel)
+    qtbot.wait(100)                                         # the view takes its range
+
+    def overlaps() -> int:
+        rects = panel.marker_rects
+        return sum(rects[i].intersects(rects[j]) for i in range(len(rects)) for j in range(i + 1, len(rects)))
+
+    assert len(panel.marker_rects) >= 3 and overlaps() == 0
+    legend = panel.plots["duration"].legend.sceneBoundingRect()
+    assert not any(r.intersects(legend) for r in panel.marker_rects)
+    panel.resize(500, 500)                                  # a narrower window: stacked again
+    qtbot.wait(50)
+    assert overlaps() == 0
+    panel.export_image(str(tmp_path / "plots.png"))
+    assert overlaps() == 0 and (tmp_path / "plots.png").stat().st_size > 1000
+
+
+def test_a_new_agent_dialog_names_settings_by_their_labels(make_window, qtbot, dialogs):
+    w = make_window()
+    w.step_training(5)
+    qtbot.waitUntil(lambda: w.trainer is not None and w.paused, timeout=WAIT)
+    w.stop_training()
+    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    w.panel.controls["frame_op"].setCurrentText("stack")                 # zoo-state's is "difference"
+    w.panel.controls["frame_op"].activated.emit(1)
+    dialogs["answer"] = QMessageBox.StandardButton.Cancel
+    w.start_training()
+    assert "These settings only apply to a new agent: Frame combination." in dialogs["question"][-1][1]
