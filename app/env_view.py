@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from dqn_core.events import Frame
+from dqn_core.observations import grid_to_rgb
 
 ACTION_NAMES = {
     "CartPole": ["push left", "push right"],
@@ -18,7 +19,10 @@ DISPLAY_CHOICES = [("Every step (up to 30 fps)", 1), ("Every 10th step", 10), ("
                    ("Off — fast mode", 0)]
 
 
-def action_names(env_id: str, n: int) -> list[str]:
+def action_names(env_id: str, n: int, known: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """The env's own names (MinAtar, Atari), else ours for the classic-control envs, else numbers."""
+    if known and len(known) == n:
+        return list(known)
     names = ACTION_NAMES.get(env_id.split("-")[0])
     return names if names and len(names) == n else [f"action {i}" for i in range(n)]
 
@@ -42,6 +46,8 @@ def to_qimage(array: np.ndarray) -> QImage:
 def frame_to_display(frame: np.ndarray) -> np.ndarray:
     """One stored frame (C, H, W) uint8 or a state vector → an image array."""
     if frame.ndim == 3:
+        if frame.shape[0] not in (1, 3):                  # on/off channels (MinAtar): coloured cells
+            return grid_to_rgb(frame, cell=8)
         return frame[0] if frame.shape[0] == 1 else np.moveaxis(frame, 0, -1)
     values = np.asarray(frame, dtype=np.float64)   # a state vector: one grey cell per component
     scaled = np.clip(128 + 64 * values, 0, 255).astype(np.uint8)
@@ -147,6 +153,7 @@ class EnvView(QWidget):
         super().__init__(parent)
         self.env_id = "CartPole-v1"
         self.difference = False
+        self.names: tuple[str, ...] = ()
         self.screen = ImageView("The environment appears here when training or watching starts.", smooth=True)
         self.inputs_row = QHBoxLayout()
         self.inputs_row.setSpacing(4)
@@ -179,9 +186,10 @@ class EnvView(QWidget):
         if index >= 0:
             self.display.setCurrentIndex(index)
 
-    def configure(self, env_id: str, difference: bool) -> None:
+    def configure(self, env_id: str, difference: bool, names: tuple[str, ...] = ()) -> None:
         self.env_id = env_id
         self.difference = difference
+        self.names = tuple(names)
 
     def show_frame(self, frame: Frame) -> None:
         eps = f" · ε {frame.epsilon:.3f}" if frame.epsilon else " · greedy"
@@ -193,7 +201,7 @@ class EnvView(QWidget):
             text = f"What the network sees: state [{values}]"
             self.input_caption.setText(text)
             self.input_caption.setToolTip(text)
-            names = action_names(self.env_id, len(frame.q_values) if frame.q_values is not None else 0)
+            names = action_names(self.env_id, len(frame.q_values) if frame.q_values is not None else 0, self.names)
             self.bars.set_values(frame.q_values, frame.action, names)
             self.frames_shown += 1
             return
@@ -210,7 +218,7 @@ class EnvView(QWidget):
         caption = "What the network sees: " + " | ".join(captions)
         if caption != self.input_caption.text():       # unchanged text: no relayout per frame
             self.input_caption.setText(caption)
-        names = action_names(self.env_id, len(frame.q_values) if frame.q_values is not None else 0)
+        names = action_names(self.env_id, len(frame.q_values) if frame.q_values is not None else 0, self.names)
         self.bars.set_values(frame.q_values, frame.action, names)
         self.frames_shown += 1
 

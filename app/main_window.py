@@ -146,6 +146,8 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         a["export_png"] = self._action("Plots as PNG…", lambda: self.export_plots("png"))
         a["export_svg"] = self._action("Plots as SVG…", lambda: self.export_plots("svg"))
         a["export_csv"] = self._action("Metrics as CSV…", self.export_metrics)
+        a["record"] = self._action("Record &Video…", self.record_video,
+                                   tip="Greedy episodes of the current agent as an MP4 or an animated GIF")
         a["quit"] = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         a["start"] = self._action("Start / Resume", self.start_training, "F5", sp.SP_MediaPlay)
         a["pause"] = self._action("Pause", self.pause_training, "F6", sp.SP_MediaPause)
@@ -189,6 +191,7 @@ class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
         export = file_menu.addMenu("&Export")
         for key in ("export_png", "export_svg", "export_csv"):
             export.addAction(a[key])
+        file_menu.addAction(a["record"])
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
         edit = bar.addMenu("&Edit")

@@ -292,14 +292,17 @@ class PlotsPanel(QWidget):
             marks.append((solved_step, f"solved (step {solved_step:,})", "#188038"))
         if best is not None:
             marks.append((best[0], f"best evaluation {best[1]:.1f}", "#a142f4"))
+        x_lo, x_hi = self.plots["eval"].getViewBox().viewRange()[0]
         for step, text, colour in marks:
             x = float(self._x_of_steps(np.array([step]))[0])
+            # The label on the side of the line with more room: a run's latest markers sit at its right edge.
+            anchor = (1, 0.5) if x > (x_lo + x_hi) / 2 else (0, 0.5)
             for key, plot in self.plots.items():
                 line = pg.InfiniteLine(pos=x, angle=90, movable=False,
                                        pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DotLine),
                                        label=text if key == "eval" else None,
                                        labelOpts={"position": 0.15 if "solved" in text else 0.85, "color": colour,
-                                                  "anchors": [(0, 0.5), (0, 0.5)],
+                                                  "anchors": [anchor, anchor],
                                                   "fill": pg.mkBrush(255, 255, 255, 210)})
                 line.setToolTip(text)
                 plot.addItem(line, ignoreBounds=True)

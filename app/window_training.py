@@ -203,6 +203,7 @@ class TrainingActions:
             self.plots.mark_dirty()
         elif isinstance(event, ev.Started):
             self.device_text = event.device
+            self.env_view.configure(event.config.env_id, self.env_view.difference, event.action_names)
             self._update_state()
         elif isinstance(event, ev.StateChanged):
             self.paused = event.state == "paused"
@@ -294,6 +295,7 @@ class TrainingActions:
         a["step_episode"].setEnabled(not running or (training and self.paused))
         a["stop"].setEnabled(running)
         a["watch"].setEnabled(not running and self.trainer is not None)
+        a["record"].setEnabled(not running and self.trainer is not None)
         a["save"].setEnabled(self.trainer is not None and self.mode != "watch")
         a["save_as"].setEnabled(self.trainer is not None and self.mode != "watch")
         best = self.trainer.best_eval if self.trainer is not None else None

@@ -34,7 +34,7 @@ def main() -> int:
                             "--set", "torch_threads=1", "--runs-dir", str(runs), "--quiet",
                             "--name", f"zoo-state lr {lr} seed {seed}"])
 
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, Qt
     from PySide6.QtWidgets import QApplication
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
@@ -42,14 +42,15 @@ def main() -> int:
     app = QApplication(sys.argv)
     from app.main_window import MainWindow
 
+    QSettings().setValue("welcomed", "true")           # the comparison, not the welcome
     window = MainWindow()
     window.resize(1500, 1000)
     window.show()
     window.choose_preset("zoo-state")
     window.runs_panel.set_runs_dir(runs)
     window.docks["Hyperparameters"].hide()
-    window.resizeDocks([window.docks["Runs"]], [330], window.docks["Runs"].orientation()
-                       if hasattr(window.docks["Runs"], "orientation") else __import__("PySide6.QtCore").QtCore.Qt.Orientation.Vertical)
+    window.docks["Environment"].hide()
+    window.resizeDocks([window.docks["Runs"]], [300], Qt.Orientation.Vertical)
     panel = window.runs_panel
     panel.group_box.setChecked(True)
     panel.set_checked(list(panel.runs))

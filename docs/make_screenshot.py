@@ -4,6 +4,8 @@ training with the display on, and grab the window mid-training.
     python docs/make_screenshot.py [--preset pixels] [--headless-steps 40000] [--seconds 20] [--out docs/screenshot.png]
     python docs/make_screenshot.py --agent AGENT.dqn [--seconds 20]     # an agent trained earlier, e.g. by
                                                                         # benchmarks.learning --save-dir
+    python docs/make_screenshot.py --first-start [--seconds 12] [--out docs/first-start.png]
+                                # what a newcomer sees: a fresh window, its first preset, Start pressed once
 """
 from __future__ import annotations
 
@@ -25,7 +27,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "screenshot.png"))
     parser.add_argument("--agent", help="open this agent file instead of training one headless first")
+    parser.add_argument("--first-start", action="store_true", help="a fresh window's first run, as a newcomer sees it")
     args = parser.parse_args()
+    if args.first_start:
+        return first_start(args.seconds, args.out if "--out" in sys.argv else
+                           str(Path(__file__).resolve().parent / "first-start.png"))
 
     from dqn_core.checkpoint import save_agent
     from dqn_core.control import Control
@@ -69,6 +75,45 @@ def main() -> int:
         window.plots.redraw()
         window.grab().save(args.out)
         print(f"saved {args.out} at step {window.trainer.step}")
+        window.dirty = False
+        window.close()
+        app.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(grab)
+    timer.start(200)
+    app.exec()
+    return 0
+
+
+def first_start(seconds: float, out: str) -> int:
+    """No settings, no runs: the welcome, the first-start preset, Start pressed, a grab `seconds` later."""
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    folder = Path(tempfile.mkdtemp())
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder / "settings"))
+    os.environ["DQN_STUDIO_HOME"] = str(folder / "home")
+    app = QApplication(sys.argv)
+    from app.main_window import MainWindow
+
+    window = MainWindow()
+    window.resize(1500, 940)
+    window.show()
+    window.actions_by_name["start"].trigger()
+    deadline = time.perf_counter() + seconds
+
+    def grab() -> None:
+        if time.perf_counter() < deadline and window.session is not None:
+            return
+        window.plots.redraw()
+        window.runs_panel.refresh()
+        window.plots.set_milestones(window.solved_step, window.best_mark)   # labels placed for the final range
+        app.processEvents()
+        window.grab().save(out)
+        print(f"saved {out} at step {window.trainer.step if window.trainer else 0}")
+        window.stop_training()
         window.dirty = False
         window.close()
         app.quit()

@@ -37,6 +37,8 @@ def learning_rate(config: TrainConfig, step: int) -> float:
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
     if config.optimizer == "rmsprop":            # the lecture: torch's RMSprop defaults, lr 0.01
         return torch.optim.RMSprop(params, lr=config.lr)
+    if config.optimizer == "rmsprop-centered":   # the DQN papers' constants, as MinAtar's DQN sets them
+        return torch.optim.RMSprop(params, lr=config.lr, alpha=0.95, eps=0.01, centered=True)
     # The fused kernels do the same arithmetic as the per-tensor Python loop, in one pass (measured: the loop was
     # ~14 % of a state-vector training run).
     if config.optimizer == "adam":

@@ -443,6 +443,8 @@ def eval_parser() -> argparse.ArgumentParser:
                    "the agent's seed + 5,000,000)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
     p.add_argument("--summary-json", metavar="FILE")
+    p.add_argument("--video", metavar="OUT.mp4|OUT.gif", help="also record the episodes played, frame by frame "
+                   "(MP4 needs the 'video' extra; a GIF needs nothing more)")
     return p
 
 
@@ -470,6 +472,13 @@ def _eval(args: argparse.Namespace) -> int:
         raise ConfigError("--episodes", args.episodes, "a positive integer")
     if args.summary_json:
         check_output_path(args.summary_json, "--summary-json")
+    if args.video is not None:
+        from .fileio import check_distinct
+        from .video import check_video_path
+
+        check_output_path(args.video, "--video")
+        check_video_path(args.video)
+        check_distinct({"--summary-json": args.summary_json, "--video": args.video})
     precheck(args.file)                  # a damaged or hostile file is refused before torch is even loaded
     from .checkpoint import load_agent
 
@@ -483,6 +492,13 @@ def _eval(args: argparse.Namespace) -> int:
                "min_return": float(np.min(returns)), "max_return": float(np.max(returns)),
                "wall_seconds": round(seconds, 3), "device": trainer.device_name, "trained_steps": trainer.step,
                "returns": returns}
+    if args.video:
+        from .video import default_fps, greedy_frames, write_video
+
+        frames = write_video(args.video, greedy_frames(trainer, args.episodes, base), default_fps(trainer))
+        summary["video"] = {"path": args.video, "frames": frames}
+        print(f"dqn-eval: recorded {args.episodes} episode{'s' if args.episodes != 1 else ''} ({frames:,} frames) "
+              f"in {args.video}", file=sys.stderr)
     if args.summary_json:
         _write_json(args.summary_json, summary)
     print(f"{args.file}: {args.episodes} greedy episodes of {trainer.config.env_id}: mean return "

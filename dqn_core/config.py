@@ -155,8 +155,9 @@ class TrainConfig:
     # Environment
     env_id: str = _p("CartPole-v1", "Environment", "Environment", "Gymnasium environment id (discrete actions only).",
                      suggestions=("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3"))
-    obs: str = _p("pixels", "Environment", "Observation", "What the network sees: rendered screen pixels or the state vector.",
-                  choices=("pixels", "state"))
+    obs: str = _p("pixels", "Environment", "Observation",
+                  "What the network sees: rendered screen pixels, the state vector, or the environment's own image "
+                  "observation (MinAtar's 10×10 channels).", choices=("pixels", "state", "image"))
     seed: int = _p(0, "Environment", "Seed", "Seed for the environment, network initialisation, exploration and replay sampling.",
                    minimum=0, maximum=2**31 - 1, step=1)
     device: str = _p("auto", "Environment", "Device", "Where tensors live: auto picks CUDA when available, else the CPU.",
@@ -190,15 +191,19 @@ class TrainConfig:
                           minimum=1, maximum=8, step=1, unit="frames")
     # Network
     network: str = _p("auto", "Network", "Architecture",
-                      "auto: lecture-cnn for pixels, mlp for state. lecture-cnn: 3 conv k5 s2 + BatchNorm; nature-cnn: "
-                      "Mnih et al. 2015; fast-cnn: stride-4 first conv, cheap; mlp: fully connected.",
-                      choices=("auto", "lecture-cnn", "nature-cnn", "fast-cnn", "mlp"))
+                      "auto: lecture-cnn for pixels, minatar-cnn for small images, mlp for state. lecture-cnn: 3 conv "
+                      "k5 s2 + BatchNorm; nature-cnn: Mnih et al. 2015; fast-cnn: stride-4 first conv, cheap; "
+                      "minatar-cnn: Young & Tian 2019 (one 3×3 conv, 16 channels); mlp: fully connected.",
+                      choices=("auto", "lecture-cnn", "nature-cnn", "fast-cnn", "minatar-cnn", "mlp"))
     hidden_sizes: tuple = _p((128, 128), "Network", "Hidden layers",
                              "Sizes of the fully connected hidden layers (mlp; the head of fast-cnn uses the first).",
                              minimum=1, maximum=4096)
     dueling: bool = _p(False, "Network", "Dueling head", "Separate state-value and advantage streams (Wang et al. 2016).")
     # Optimisation
-    optimizer: str = _p("rmsprop", "Optimisation", "Optimizer", "Gradient method.", choices=("rmsprop", "adam", "adamw"))
+    optimizer: str = _p("rmsprop", "Optimisation", "Optimizer",
+                        "Gradient method. rmsprop: torch's defaults (the lecture); rmsprop-centered: the DQN papers' "
+                        "(squared-gradient momentum 0.95, ε 0.01, centred), as MinAtar's DQN uses it.",
+                        choices=("rmsprop", "rmsprop-centered", "adam", "adamw"))
     lr: float = _p(0.01, "Optimisation", "Learning rate", "Step size of the optimizer.",
                    minimum=1e-6, maximum=1.0, log=True, live=True)
     lr_schedule: str = _p("constant", "Optimisation", "Learning-rate schedule",
@@ -286,8 +291,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name, spec in PARAM_SPECS.items():
             spec.check(getattr(self, name))
-        if self.obs == "state" and self.network in ("lecture-cnn", "nature-cnn", "fast-cnn"):
-            raise ConfigError("network", self.network, "convolutional networks need obs = 'pixels'; use 'mlp' or 'auto'")
+        if self.obs == "state" and self.network in ("lecture-cnn", "nature-cnn", "fast-cnn", "minatar-cnn"):
+            raise ConfigError("network", self.network, "convolutional networks need obs = 'pixels' or 'image'; use "
+                              "'mlp' or 'auto'")
 
     # ---- conversions -------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

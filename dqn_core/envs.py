@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .config import TrainConfig
-from .observations import CartPoleRenderer, CropWindow, cart_window, shrink
+from .observations import CartPoleRenderer, CropWindow, cart_window, grid_to_rgb, image_frame, shrink
 
 # pygame (gymnasium's renderer) needs no window or sound device for rgb_array rendering.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -37,9 +37,37 @@ def history_length(config: TrainConfig) -> int:
     return 2 if config.frame_op == "difference" else config.frame_stack
 
 
+MINATAR_GAMES = ("Asterix", "Breakout", "Freeway", "Seaquest", "SpaceInvaders")
+MINATAR_ACTIONS = {"n": "NOOP", "l": "LEFT", "u": "UP", "r": "RIGHT", "d": "DOWN", "f": "FIRE"}
+
+
+def register_minatar() -> None:
+    """MinAtar's gymnasium ids (MinAtar/<Game>-v0 with all 6 actions, -v1 with each game's minimal set), when the
+    package is installed. Its core needs only numpy; it warns once that its plotting packages are missing, which
+    matters only to its own renderer (ours draws the grid itself)."""
+    if "MinAtar/Breakout-v1" in gym.registry:
+        return
+    import logging
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        from minatar.gym import register_envs
+    finally:
+        root.setLevel(level)
+    register_envs()
+
+
 def _make_gym(config: TrainConfig, render: bool) -> gym.Env:
     kwargs: dict[str, Any] = {}
-    if render or config.obs == "pixels":
+    if config.env_id.startswith("MinAtar/"):
+        try:
+            register_minatar()
+        except ImportError:
+            raise EnvError(f"env_id = {config.env_id!r} needs the MinAtar package: pip install --no-deps minatar "
+                           "(its core needs only numpy; README, MinAtar)") from None
+    elif (render or config.obs == "pixels") and config.obs != "image":
         kwargs["render_mode"] = "rgb_array"
     if config.max_episode_steps:
         kwargs["max_episode_steps"] = config.max_episode_steps
@@ -63,7 +91,12 @@ def _make_gym(config: TrainConfig, render: bool) -> gym.Env:
                                       and len(env.observation_space.shape) == 1):
         env.close()
         raise EnvError(f"env_id = {config.env_id!r} has observations {env.observation_space}; obs = 'state' needs a "
-                       "flat vector (use obs = 'pixels')")
+                       "flat vector (use obs = 'pixels', or 'image' for an image observation)")
+    if config.obs == "image" and not (isinstance(env.observation_space, gym.spaces.Box)
+                                      and len(env.observation_space.shape) in (2, 3)):
+        env.close()
+        raise EnvError(f"env_id = {config.env_id!r} has observations {env.observation_space}; obs = 'image' needs "
+                       "an image (H×W or H×W×C; use obs = 'state' or 'pixels')")
     return env
 
 
@@ -124,7 +157,7 @@ class ObservedEnv:
                                                  config.frame_height, config.frame_width, config.grayscale)
         obs, _ = self.env.reset(seed=seed)
         self.frame_shape = self._observe(obs).shape
-        self.frame_dtype = np.uint8 if config.obs == "pixels" else np.float32
+        self.frame_dtype = np.float32 if config.obs == "state" else np.uint8
 
     # ---- frames ----------------------------------------------------------------------------------------------
     def _observe(self, obs: np.ndarray) -> np.ndarray:
@@ -133,6 +166,8 @@ class ObservedEnv:
         cfg = self.config
         if cfg.obs == "state":
             return np.asarray(obs, dtype=np.float32)
+        if cfg.obs == "image":
+            return image_frame(obs)
         unwrapped = self.env.unwrapped
         if self.renderer is not None:
             return self.renderer.render(unwrapped.state)
@@ -183,11 +218,27 @@ class ObservedEnv:
         """The full-size rendered frame (H, W, 3) uint8 for display, or None if the env cannot render."""
         if self._screen is not None:
             return self._screen
+        if self.config.obs == "image" and self._frames:
+            self._screen = grid_to_rgb(self._frames[-1])      # the image the agent sees, in colour, enlarged
+            return self._screen
         try:
             self._screen = render_screen(self.env)
         except Exception:   # an env that cannot render: the view shows what the network sees only
             return None
         return self._screen
+
+    def action_names(self) -> list[str]:
+        """The env's names for its actions where it has them (MinAtar, Atari), else numbered ones."""
+        unwrapped = self.env.unwrapped
+        try:
+            if hasattr(unwrapped, "action_set") and hasattr(unwrapped, "game"):          # MinAtar
+                action_map = unwrapped.game.env.action_map
+                return [MINATAR_ACTIONS.get(action_map[a], str(action_map[a])) for a in unwrapped.action_set]
+            if hasattr(unwrapped, "get_action_meanings"):                                 # Atari (ALE)
+                return list(unwrapped.get_action_meanings())
+        except (AttributeError, IndexError, TypeError):
+            pass
+        return []
 
     def reward_threshold(self) -> float | None:
         spec = self.env.spec

@@ -16,6 +16,7 @@ class Started:
     step: int
     episode: int
     mode: str                    # "train" or "watch"
+    action_names: tuple[str, ...] = ()     # the env's names for its actions, where it has them
 
 
 @dataclass(frozen=True)

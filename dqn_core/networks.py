@@ -1,4 +1,5 @@
-"""Q-networks: the lecture's conv net, the Nature DQN net, a cheap stride-4 conv net, an MLP; optional dueling head.
+"""Q-networks: the lecture's conv net, the Nature DQN net, a cheap stride-4 conv net, MinAtar's one-conv net, an MLP;
+optional dueling head.
 
 ReLUs work in place: every one follows a layer whose backward pass does not need its output (a convolution, a linear
 layer, BatchNorm), and skipping the extra tensor makes an update of the lecture's net 2–3 % faster (measured,
@@ -108,15 +109,25 @@ def _fast_body(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
     return body, h, w, 32
 
 
-def resolved_network(config: TrainConfig) -> str:
+def _minatar_body(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
+    body = nn.Sequential(nn.Conv2d(c, 16, 3, 1), nn.ReLU(inplace=True), nn.Flatten())
+    return body, conv_out(h, 3, 1), conv_out(w, 3, 1), 16
+
+
+def resolved_network(config: TrainConfig, frame_shape: tuple[int, ...] | None = None) -> str:
     if config.network == "auto":
-        return "lecture-cnn" if config.obs == "pixels" else "mlp"
+        if config.obs == "state":
+            return "mlp"
+        if config.obs == "image":
+            small = frame_shape is not None and len(frame_shape) == 3 and max(frame_shape[1:]) <= 16
+            return "minatar-cnn" if small else "nature-cnn"
+        return "lecture-cnn"
     return config.network
 
 
 def build_q_network(config: TrainConfig, frame_shape: tuple[int, ...], history: int, n_actions: int) -> QNetwork:
     """Build the network the config names for frames of `frame_shape` seen `history` at a time."""
-    kind = resolved_network(config)
+    kind = resolved_network(config, frame_shape)
     if config.obs == "state":
         adapter: nn.Module = nn.Flatten()
         in_features = history * frame_shape[0]
@@ -136,7 +147,8 @@ def build_q_network(config: TrainConfig, frame_shape: tuple[int, ...], history: 
             size = hidden
         return QNetwork(adapter, MLPBody(*layers), size, n_actions, config.dueling)
     _, h, w = frame_shape
-    make = {"lecture-cnn": _lecture_body, "nature-cnn": _nature_body, "fast-cnn": _fast_body}[kind]
+    make = {"lecture-cnn": _lecture_body, "nature-cnn": _nature_body, "fast-cnn": _fast_body,
+            "minatar-cnn": _minatar_body}[kind]
     body, oh, ow, oc = make(in_channels, h, w)
     if oh <= 0 or ow <= 0:
         raise ConfigError("network", kind, f"needs larger frames than {h}×{w} px (frame_height/frame_width)")
@@ -144,7 +156,7 @@ def build_q_network(config: TrainConfig, frame_shape: tuple[int, ...], history: 
     if kind == "nature-cnn":
         body = nn.Sequential(body, nn.Linear(features, 512), nn.ReLU(inplace=True))
         features = 512
-    elif kind == "fast-cnn":
+    elif kind in ("fast-cnn", "minatar-cnn"):
         body = nn.Sequential(body, nn.Linear(features, config.hidden_sizes[0]), nn.ReLU(inplace=True))
         features = config.hidden_sizes[0]
     # Conv weights in channels-last order to match the input (see PixelInput).

@@ -194,3 +194,37 @@ class CartPoleRenderer:
     def _paint(self, img: np.ndarray, coverage: np.ndarray, shape: int) -> None:
         for c in range(self.channels):
             img[c] += coverage * (self.colours[shape, c] - img[c])
+
+
+# ---- image observations (MinAtar's grids) ---------------------------------------------------------------------------
+def image_frame(obs: np.ndarray) -> np.ndarray:
+    """An env's own image observation as a stored frame: (C, H, W) uint8, on/off channels as 0/255."""
+    array = np.asarray(obs)
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.moveaxis(array, -1, 0))
+
+
+def _palette(n: int) -> np.ndarray:
+    """n distinct colours (a cubehelix ramp, as MinAtar's own display uses), black for empty cells."""
+    t = np.linspace(0.15, 0.85, n)
+    angle = 2 * np.pi * (0.5 / 3 + 1.0 + 1.5 * t)      # start 0.5, 1.5 rotations
+    amp = 1.0 * t * (1 - t) / 2
+    rgb = np.stack([t + amp * (-0.14861 * np.cos(angle) + 1.78277 * np.sin(angle)),
+                    t + amp * (-0.29227 * np.cos(angle) - 0.90649 * np.sin(angle)),
+                    t + amp * (1.97294 * np.cos(angle))], axis=1)
+    return np.vstack([np.zeros((1, 3)), np.clip(rgb, 0, 1)])
+
+
+def grid_to_rgb(frame: np.ndarray, cell: int = 20) -> np.ndarray:
+    """A (C, H, W) frame of on/off channels as an (H·cell, W·cell, 3) uint8 picture: each cell the colour of its
+    highest channel that is on (MinAtar's own way of showing a state)."""
+    channels = frame.shape[0]
+    on = frame > 127
+    index = np.max(on * np.arange(1, channels + 1)[:, None, None], axis=0)
+    picture = (_palette(channels)[index] * 255).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(np.repeat(picture, cell, axis=0), cell, axis=1))

@@ -125,7 +125,8 @@ class Trainer:
         """Train until `max_steps`/`max_episodes` more (if given), a stop request, or a solve with stop_when_solved."""
         control = control or Control()
         set_threads(self.config.torch_threads, self.auto_threads)
-        yield ev.Started(self.device_name, self.config, self.step, self.episode, "train")
+        yield ev.Started(self.device_name, self.config, self.step, self.episode, "train",
+                         tuple(self.env.action_names()))
         start_step, start_episode, start_wall = self.step, self.episode, self.wall_seconds
         self._stats_sent = len(self.metrics.stats["step"])
         self._stats_time = time.perf_counter()
@@ -396,7 +397,8 @@ class Trainer:
 
     def watch(self, control: Control, steps_per_second: float = 50.0) -> Iterator[Any]:
         """Play the greedy policy without training, paced for viewing, until stopped; pause and step work."""
-        yield ev.Started(self.device_name, self.config, self.step, self.episode, "watch")
+        yield ev.Started(self.device_name, self.config, self.step, self.episode, "watch",
+                         tuple(self.env.action_names()))
         delay = 1.0 / max(steps_per_second, 1e-3)
         played = 0
         while not control.stop_requested:

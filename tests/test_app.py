@@ -176,7 +176,7 @@ def test_save_best_agent_through_the_file_menu_while_training_and_idle(make_wind
 def test_close_while_training_exits_cleanly(make_window, qtbot, dialogs):
     w = make_window()
     w.start_training()
-    qtbot.waitUntil(lambda: trained_steps(w) > 100, timeout=WAIT)
+    qtbot.waitUntil(lambda: trained_steps(w) > 100 and w.dirty, timeout=WAIT)
     session = w.session
     dialogs["answer"] = QMessageBox.StandardButton.Discard
     assert w.close()
@@ -187,7 +187,7 @@ def test_close_while_training_exits_cleanly(make_window, qtbot, dialogs):
 def test_unsaved_prompt_cancel_keeps_the_agent(make_window, qtbot, dialogs):
     w = make_window()
     w.start_training()
-    qtbot.waitUntil(lambda: trained_steps(w) > 100, timeout=WAIT)
+    qtbot.waitUntil(lambda: trained_steps(w) > 100 and w.dirty, timeout=WAIT)
     trainer = w.trainer
     dialogs["answer"] = QMessageBox.StandardButton.Cancel
     w.actions_by_name["new"].trigger()

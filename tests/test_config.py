@@ -33,7 +33,7 @@ def test_issue_field_names_exist():
     ({"batch_size": 0}, "batch_size", "[1, 4096]"),
     ({"batch_size": 3.5}, "batch_size", "an integer"),
     ({"gamma": -0.1}, "gamma", "[0, 0.9999]"),
-    ({"optimizer": "sgd"}, "optimizer", "'rmsprop', 'adam', 'adamw'"),
+    ({"optimizer": "sgd"}, "optimizer", "'rmsprop', 'rmsprop-centered', 'adam', 'adamw'"),
     ({"double_dqn": "maybe"}, "double_dqn", "true or false"),
     ({"hidden_sizes": "64,x"}, "hidden_sizes", "integers"),
     ({"warp_speed": 9}, "warp_speed", "unknown setting"),
