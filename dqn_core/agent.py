@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -32,6 +33,21 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     if config.lr_schedule == "linear":
         return config.lr + (config.lr_end - config.lr) * min(1.0, step / config.lr_decay)
     return config.lr
+
+
+def random_shift(frames: torch.Tensor, pad: int) -> torch.Tensor:
+    """DrQ's augmentation: each image of a (B, C, H, W) batch moved by a random whole number of pixels in [-pad, pad]
+    in both directions, the edges repeated into the gap. Drawn from torch's generator, which agent files save, so
+    a resumed run draws the same shifts."""
+    n, c, h, w = frames.shape
+    padded = F.pad(frames.float(), (pad, pad, pad, pad), mode="replicate")
+    dy = torch.randint(0, 2 * pad + 1, (n, 1, 1, 1), device=frames.device)
+    dx = torch.randint(0, 2 * pad + 1, (n, 1, 1, 1), device=frames.device)
+    rows = dy + torch.arange(h, device=frames.device).view(1, 1, h, 1)
+    cols = dx + torch.arange(w, device=frames.device).view(1, 1, 1, w)
+    batch = torch.arange(n, device=frames.device).view(n, 1, 1, 1)
+    channel = torch.arange(c, device=frames.device).view(1, c, 1, 1)
+    return padded[batch, channel, rows, cols].to(frames.dtype)
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
@@ -111,6 +127,9 @@ class DQNAgent:
         tensor (loss, mean max-Q, gradient norm before clipping, skipped): an update whose loss or gradients are not
         finite is skipped, leaving weights and optimizer state untouched, and `skipped` is 1."""
         cfg = self.config
+        if cfg.augment_shift and batch.obs.dim() == 4:
+            batch = replace(batch, obs=random_shift(batch.obs, cfg.augment_shift),
+                            next_obs=random_shift(batch.next_obs, cfg.augment_shift))
         q_all = self.q_net(batch.obs)
         q = q_all.gather(1, batch.actions.unsqueeze(1)).squeeze(1)
         with torch.no_grad():

@@ -234,6 +234,10 @@ class TrainConfig:
                           "Choose the next action with the online network, value it with the target network.", live=True)
     n_step: int = _p(1, "Optimisation", "n-step return", "Rewards summed before bootstrapping.",
                      minimum=1, maximum=20, step=1, unit="steps", live=True)
+    augment_shift: int = _p(0, "Optimisation", "Random shift",
+                            "Image augmentation of each sampled batch (DrQ, Kostrikov et al. 2021): every observation "
+                            "and next observation moved by up to this many pixels (edges repeated); 0 turns it off. "
+                            "Images only.", minimum=0, maximum=16, step=1, unit="px", live=True, zero_label="off")
     # Exploration
     eps_schedule: str = _p("exponential", "Exploration", "ε schedule",
                            "exponential: ε_end + (ε_start-ε_end)·exp(-step/decay) (the lecture); linear: reach ε_end "

@@ -168,3 +168,44 @@ def test_dueling_head_is_value_plus_centred_advantage():
     adv = agent.q_net.head.advantage(h)
     expected = agent.q_net.head.value(h) + adv - adv.mean(1, keepdim=True)
     torch.testing.assert_close(agent.q_net(x), expected)
+
+
+def test_random_shift_moves_each_image_whole_and_repeats_the_edges():
+    from dqn_core.agent import random_shift
+
+    torch.manual_seed(3)
+    frames = torch.randint(0, 255, (64, 2, 12, 16), dtype=torch.uint8)
+    shifted = random_shift(frames, 2)
+    assert shifted.shape == frames.shape and shifted.dtype == torch.uint8
+    padded = torch.nn.functional.pad(frames.float(), (2, 2, 2, 2), mode="replicate").to(torch.uint8)
+    offsets = set()
+    for i in range(64):                       # each image is a window of its padded self, the same for its channels
+        found = [(dy, dx) for dy in range(5) for dx in range(5)
+                 if torch.equal(padded[i, :, dy:dy + 12, dx:dx + 16], shifted[i])]
+        assert found
+        offsets.add(found[0])
+    assert len(offsets) > 10                  # shifts differ across the batch
+
+
+def test_training_with_random_shifts_resumes_exactly(tmp_path, pixel_config):
+    from dqn_core.checkpoint import load_agent, save_agent
+    from dqn_core.trainer import Trainer
+
+    config = pixel_config.replace(augment_shift=3)
+    straight = Trainer(config)
+    for _ in straight.run(max_steps=240):
+        pass
+    first = Trainer(config)
+    for _ in first.run(max_steps=120):
+        pass
+    save_agent(first, tmp_path / "a.dqn", include_replay=True)
+    resumed = load_agent(tmp_path / "a.dqn")
+    for _ in resumed.run(max_steps=120):
+        pass
+    a, b = straight.agent.q_net.state_dict(), resumed.agent.q_net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    plain = Trainer(pixel_config)
+    for _ in plain.run(max_steps=240):
+        pass
+    c = plain.agent.q_net.state_dict()
+    assert not all(torch.equal(a[k], c[k]) for k in a)          # the shifts changed what was learned
