@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"dqn-studio: error: {problem}", file=sys.stderr)
         return 2
+    from PySide6.QtCore import QEvent
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
@@ -46,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     files = [a for a in argv[1:] if not a.startswith("-")]
     if files:
         window.open_agent(files[0])
-    return app.exec()
+    code = app.exec()
+    # Delete the window while Qt still runs: left to Python's shutdown, the order in which the window's and the
+    # application's wrappers go is arbitrary, and Qt crashed (SIGSEGV) after a clean quit.
+    window.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    return code
 
 
 if __name__ == "__main__":

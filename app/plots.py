@@ -5,7 +5,10 @@ whole run stays on the plot (peak downsampling and clipping to the view keep it 
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
@@ -315,7 +318,19 @@ class PlotsPanel(QWidget):
 
     # ---- export ---------------------------------------------------------------------------------------------------
     def export_image(self, path: str) -> None:
-        """PNG (or any raster suffix) or SVG of all plots, as shown."""
+        """PNG (or any raster suffix) or SVG of all plots, as shown, written beside the target and renamed over it:
+        a failure (pyqtgraph's exporters raise a variety of errors) leaves an existing file intact, and raises."""
+        suffix = Path(path).suffix or ".png"
+        fd, tmp = tempfile.mkstemp(suffix=suffix, prefix=".dqn-plots-", dir=str(Path(path).resolve().parent))
+        os.close(fd)
+        try:
+            self._render_to(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _render_to(self, path: str) -> None:
         self._dirty = True
         self.redraw()
         self.layout_marker_labels()

@@ -6,8 +6,6 @@ sweeps appear the same way, and a running one updates live.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -398,13 +396,9 @@ class RunsPanel(QWidget):
             return
         if not path.lower().endswith(f".{kind}"):
             path += f".{kind}"
-        fd, tmp = tempfile.mkstemp(suffix=f".{kind}", dir=str(Path(path).resolve().parent))
-        os.close(fd)
         try:
-            self.plots.export_image(tmp)
-            os.replace(tmp, path)
-        except Exception as exc:  # pyqtgraph's exporters raise a variety of errors
-            Path(tmp).unlink(missing_ok=True)
+            self.plots.export_image(path)
+        except Exception as exc:  # pyqtgraph's exporters raise a variety of errors; the old file stays
             QMessageBox.critical(self, "Cannot export", f"Could not write {path}: {exc}")
 
     def export_groups_csv(self) -> None:

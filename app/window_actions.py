@@ -8,7 +8,6 @@ import os
 import platform
 import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -323,14 +322,9 @@ class AgentFileActions:
             return
         if not path.lower().endswith(f".{kind}"):
             path += f".{kind}"
-        # Export beside the target and rename over it, so a failure leaves an existing file intact.
-        fd, tmp = tempfile.mkstemp(suffix=f".{kind}", dir=str(Path(path).resolve().parent))
-        os.close(fd)
         try:
-            self.plots.export_image(tmp)
-            os.replace(tmp, path)
-        except Exception as exc:  # pyqtgraph's exporters raise a variety of errors
-            Path(tmp).unlink(missing_ok=True)
+            self.plots.export_image(path)
+        except Exception as exc:  # pyqtgraph's exporters raise a variety of errors; the old file stays
             self._error("Cannot export plots", f"Could not write {path}: {exc}")
             return
         self.statusBar().showMessage(f"Exported {path}", 5000)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from dqn_core.presets import list_presets, load_preset
@@ -154,8 +153,9 @@ def test_save_best_agent_through_the_file_menu_while_training_and_idle(make_wind
     messages: list[str] = []
     w.statusBar().messageChanged.connect(messages.append)
     w.start_training()
-    qtbot.waitUntil(lambda: action.isEnabled(), timeout=WAIT)              # the first evaluation is the best so far
-    assert any(m.startswith("Greedy evaluation at step ") and " (best so far): " in m for m in messages)
+    qtbot.waitUntil(lambda: any(m.startswith("Greedy evaluation at step ") and " (best so far): " in m
+                                for m in messages), timeout=WAIT)    # the first evaluation is the best so far
+    assert action.isEnabled()
     action.trigger()                                                       # while training: at a step boundary
     qtbot.waitUntil(lambda: any(m.startswith("Saved the best agent (evaluation ") for m in messages), timeout=WAIT)
     saved = next(m for m in messages if m.startswith("Saved the best agent"))

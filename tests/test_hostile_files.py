@@ -203,34 +203,15 @@ def test_saved_files_get_the_users_permissions_and_keep_an_existing_mode(tmp_pat
         os.umask(old)
 
 
-SAVE_MEMORY = """
-import json, resource, sys
-import numpy as np
-from dqn_core.presets import load_preset
-from dqn_core.trainer import Trainer
-from dqn_core.checkpoint import save_agent
-config = load_preset("pixels").replace(replay_capacity=100_000, torch_threads=1)
-trainer = Trainer(config)
-replay = trainer.replay
-replay.frames.random_(0, 255)                  # every page of the memory touched, as after 100k steps
-replay.valid[:] = True
-replay.valid[-1] = False
-replay.size, replay.cursor, replay.transitions = replay.capacity, 0, replay.capacity - 1
-def peak():
-    return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024
-before = peak()
-save_agent(trainer, sys.argv[1], include_replay=True)
-print(json.dumps({"replay": int(replay.frames.numel()), "extra": peak() - before}))
-"""
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak RSS from /proc")
 def test_saving_streams_the_replay_memory_instead_of_copying_it(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", SAVE_MEMORY, str(tmp_path / "r.dqn")], capture_output=True,
+    from benchmarks.files import SAVE_PEAK
+
+    proc = subprocess.run([sys.executable, "-c", SAVE_PEAK, str(tmp_path / "r.dqn"), "100000"], capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    assert result["extra"] <= 0.1 * result["replay"], result          # ≤ 10 % of a 320 MB replay
+    assert result["extra_bytes"] <= 0.1 * result["replay_bytes"], result          # ≤ 10 % of a 305 MiB replay
     assert load_agent(tmp_path / "r.dqn").replay.size == 100_000
 
 

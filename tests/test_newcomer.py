@@ -10,9 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from dqn_core.presets import load_preset
@@ -52,14 +51,19 @@ SHOW_AND_GRAB = textwrap.dedent("""
     import app.__main__ as entry
 
     def grab():
-        window = next(w for w in app.topLevelWidgets() if w.objectName() == "" and w.windowTitle().startswith("DQN"))
+        window = next((w for w in app.topLevelWidgets() if w.windowTitle().startswith("DQN")), None)
+        if window is None or not window.windowHandle().isExposed():
+            return                                     # the X server has not shown it yet
+        timer.stop()
         print(app.platformName(), window.isVisible(), window.windowHandle().isExposed(), flush=True)
         window.grab().save(sys.argv[1])
         window.dirty = False
-        app.quit()
+        window.close()                                 # as the user quits: Ctrl+Q
 
     app = QApplication(sys.argv)          # main() uses this one; the timer needs it to exist
-    QTimer.singleShot(1500, grab)
+    timer = QTimer()
+    timer.timeout.connect(grab)
+    timer.start(200)
     sys.exit(entry.main(["dqn-studio"]))
 """)
 
