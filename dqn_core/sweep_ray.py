@@ -260,7 +260,9 @@ def run_sweep(spec: dict[str, Any], runs_dir: Path, address: str | None = None) 
         if spec.get("asha"):
             from ray.tune.schedulers import ASHAScheduler
 
-            scheduler = ASHAScheduler(time_attr="env_steps", max_t=spec["steps"] * 8,
+            # max_t past the budget: a trial that reaches its budget ends by itself (and saves its agent), never
+            # by the scheduler's "done" at max_t.
+            scheduler = ASHAScheduler(time_attr="env_steps", max_t=spec["steps"] + 1,
                                       grace_period=max(1, spec["steps"] // 4), reduction_factor=2)
         tuner = tune.Tuner(
             trainable, param_space={"trial": tune.grid_search(todo)},

@@ -150,3 +150,32 @@ def test_groups_bands_and_the_table_of_groups(tmp_path):
     assert rows[0]["steps_to_solved_mean"] == 100 and rows[1]["best_eval_mean"] == 10.0
     text = group_table_csv(groups)
     assert text.splitlines()[1] == "lr=0.001,2,0 1,40,10,40,10,1,100"
+
+
+def test_tensorboard_event_files_hold_cleanrls_tags_and_the_hyperparameters(tmp_path):
+    pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    runs = tmp_path / "runs"
+    assert train(runs, "--preset", "tutorial-state", "--steps", "600", "--set", "eval_every=200", "--set",
+                 "eval_unit=steps", "--set", "eval_episodes=2").returncode == 0
+    [run] = list_runs(runs).values()
+    events = EventAccumulator(str(run.folder))
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"charts/episodic_return", "charts/episodic_length", "losses/td_loss", "losses/q_values", "charts/epsilon",
+            "eval/mean_return"} <= scalars
+    assert [e.step for e in events.Scalars("eval/mean_return")] == [200, 400, 600]
+    assert "hyperparameters/text_summary" in events.Tags()["tensors"]
+
+
+def test_the_progress_line_gives_an_eta(capsys, monkeypatch):
+    from dqn_core import cli
+
+    progress = cli.Progress(total_steps=1000, total_episodes=None, enabled=True)
+    progress.started -= 30.0                                # 30 s in
+    trainer = type("T", (), {"episode": 12, "step": 250, "wall_seconds": 30.0,
+                             "metrics": type("M", (), {"mean100": lambda self, c: 20.0})()})()
+    progress.update(trainer, run_steps=250, run_episodes=12, rate=8.3, force=True)
+    line = capsys.readouterr().err
+    assert "25.0%" in line and "ETA 01:30" in line            # a quarter done in 30 s: 90 s to go

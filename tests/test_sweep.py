@@ -159,3 +159,18 @@ def test_training_sweep_runs_from_the_window_and_its_trials_are_grouped_in_the_r
     assert panel.checked == set(panel.runs) and panel.group_box.isChecked()
     assert w.plots.overlay_labels == ["lr=0.001 (2 seeds)", "lr=0.0023 (2 seeds)"]
     assert "finished" in w.statusBar().currentMessage()
+
+
+def test_asha_stops_weak_trials_early_and_says_so(tmp_path):
+    runs, summary = tmp_path / "runs", tmp_path / "s.json"
+    proc = run_sweep("--preset", "zoo-state", "--set", "eval_every=1000", "--set", "stop_when_solved=false", "--grid",
+                     "lr=2.3e-3,1e-6", "--seeds", "0", "1", "--steps", "6000", "--asha", "--runs-dir", str(runs),
+                     "--name", "asha", "--summary-json", str(summary))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    trials = json.loads(summary.read_text())["trials"]
+    assert {t["status"] for t in trials} <= {"finished", "stopped"}
+    stopped = [t for t in trials if t["status"] == "stopped"]
+    finished = [t for t in trials if t["status"] == "finished"]
+    assert stopped and all(t["reason"].startswith("stopped early by ASHA") and t["steps"] < 6000 for t in stopped)
+    assert finished and all(t["steps"] == 6000 and read_run(t["run_dir"]).agent_path() for t in finished)
+    assert any(t["params"]["lr"] == 1e-6 for t in stopped)           # the learning rate that learns nothing
