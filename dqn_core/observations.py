@@ -211,7 +211,7 @@ def image_frame(obs: np.ndarray) -> np.ndarray:
 
 def _palette(n: int) -> np.ndarray:
     """n distinct colours (a cubehelix ramp, as MinAtar's own display uses), black for empty cells."""
-    t = np.linspace(0.15, 0.85, n)
+    t = np.linspace(0.45, 0.95, n)                     # bright enough to see on the black background
     angle = 2 * np.pi * (0.5 / 3 + 1.0 + 1.5 * t)      # start 0.5, 1.5 rotations
     amp = 1.0 * t * (1 - t) / 2
     rgb = np.stack([t + amp * (-0.14861 * np.cos(angle) + 1.78277 * np.sin(angle)),

@@ -57,7 +57,8 @@ class _GifStream:
                 self.handle.write(chunk)
             self.handle.write(b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00")     # loop forever
             self.started = True
-        for chunk in GifImagePlugin.getdata(image, duration=self.duration):
+        # Each frame carries its own colour table: frames quantized one by one have palettes of their own.
+        for chunk in GifImagePlugin.getdata(image, duration=self.duration, include_color_table=True):
             self.handle.write(chunk)
 
     def close(self) -> None:

@@ -39,8 +39,15 @@ def test_dqn_eval_records_every_episode_frame_by_frame(agent, tmp_path, suffix):
     if suffix == "gif":
         from PIL import Image
 
+        from dqn_core.envs import ObservedEnv
+
         with Image.open(out) as image:
             assert image.n_frames == expected and image.size == (600, 400)
+            image.seek(0)
+            first = np.asarray(image.convert("RGB"), dtype=float)
+        env = ObservedEnv(load_preset("zoo-state"), 7)          # dqn-eval --seed 7: the first episode's start
+        env.reset()
+        assert np.abs(first - env.screen()).mean() < 3.0       # the same picture, up to the GIF's 256 colours
     else:
         import av
 
@@ -130,6 +137,9 @@ def test_a_short_minatar_run_through_the_cli_and_back(tmp_path):
 
     with Image.open(out) as image:
         assert image.size == (200, 200) and image.n_frames >= 2
+        for k in range(image.n_frames):                     # every frame in its own colours: the paddle (always on
+            image.seek(k)                                   # the bottom row) never turns black
+            assert np.asarray(image.convert("RGB"))[180:].max() > 0
 
 
 def test_without_minatar_one_line_names_the_package(tmp_path):
