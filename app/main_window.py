@@ -19,6 +19,7 @@ from dqn_core.presets import list_presets, load_preset, preset_info
 from .env_view import EnvView
 from .hyperparams import HyperparamPanel
 from .plots import PlotsPanel
+from .recording import RecordingActions
 from .runs_panel import RunsPanel
 from .sweep_dialog import SweepDialog, SweepMonitor
 from .undo import EditHistory
@@ -30,7 +31,7 @@ FIRST_PRESET = "zoo-state"          # learns visibly within a minute on 2 cores 
 MAX_RECENT = 8
 
 
-class MainWindow(AgentFileActions, TrainingActions, QMainWindow):
+class MainWindow(AgentFileActions, TrainingActions, RecordingActions, QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle("DQN Studio")

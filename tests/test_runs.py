@@ -170,9 +170,9 @@ def test_tensorboard_event_files_hold_cleanrls_tags_and_the_hyperparameters(tmp_
 
 
 def test_the_progress_line_gives_an_eta(capsys, monkeypatch):
-    from dqn_core import cli
+    from dqn_core import terminal
 
-    progress = cli.Progress(total_steps=1000, total_episodes=None, enabled=True)
+    progress = terminal.Progress(total_steps=1000, total_episodes=None, enabled=True)
     progress.started -= 30.0                                # 30 s in
     trainer = type("T", (), {"episode": 12, "step": 250, "wall_seconds": 30.0,
                              "metrics": type("M", (), {"mean100": lambda self, c: 20.0})()})()
