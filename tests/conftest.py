@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+# Runs and recovery files the tests make go to a folder of their own, never the user's runs folder.
+os.environ.setdefault("DQN_STUDIO_HOME", tempfile.mkdtemp(prefix="dqn-studio-tests-"))
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
