@@ -179,3 +179,20 @@ def test_asha_stops_weak_trials_early_and_says_so(tmp_path):
     assert stopped and all(t["reason"].startswith("stopped early by ASHA") and t["steps"] < 6000 for t in stopped)
     assert finished and all(t["steps"] == 6000 and read_run(t["run_dir"]).agent_path() for t in finished)
     assert any(t["params"]["lr"] == 1e-6 for t in stopped)           # the learning rate that learns nothing
+
+
+def test_sampled_settings_are_drawn_once_per_trial_for_every_seed_and_reproducibly(tmp_path):
+    from dqn_core.sweep import build_spec, parser
+
+    args = parser().parse_args(["--preset", "zoo-state", "--sample", "lr=loguniform:1e-4:1e-2", "--sample",
+                                "batch_size=choice:32|64|128", "--trials", "5", "--seeds", "0", "1", "--grid",
+                                "double_dqn=true,false", "--name", "s"])
+    spec = build_spec(args)
+    assert len(spec["trials"]) == 5 * 2 * 2                     # 5 draws × 2 grid values × 2 seeds
+    combos = {json.dumps(t["params"], sort_keys=True) for t in spec["trials"]}
+    assert len(combos) == 10 and all(1e-4 <= t["params"]["lr"] <= 1e-2 for t in spec["trials"])
+    assert {t["params"]["batch_size"] for t in spec["trials"]} <= {32, 64, 128}
+    assert all(sum(u["params"] == t["params"] for u in spec["trials"]) == 2 for t in spec["trials"])   # both seeds
+    assert build_spec(args)["trials"] == spec["trials"]        # the same draws again: resumable
+    with pytest.raises(ValueError, match="loguniform"):
+        build_spec(parser().parse_args(["--sample", "lr=loguniform:0:1"]))
