@@ -90,6 +90,7 @@ class MainWindow(AgentFileActions, TrainingActions, RecordingActions, QMainWindo
         self.env_view.displayRateChanged.connect(self._on_display_rate)
         self.runs_panel = RunsPanel(self.plots, self.runs_dir())
         self.runs_panel.openAgent.connect(self.open_agent)
+        self.runs_panel.exportPlots.connect(self.export_plots)
         self.docks: dict[str, QDockWidget] = {}
         for name, widget, area in (("Hyperparameters", self.panel, Qt.DockWidgetArea.LeftDockWidgetArea),
                                    ("Environment", self.env_view, Qt.DockWidgetArea.RightDockWidgetArea),

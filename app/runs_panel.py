@@ -60,7 +60,7 @@ class RunsPanel(QWidget):
     """Table of runs and the comparison controls. `openAgent(path)` asks the window to open a run's agent."""
 
     openAgent = Signal(str)
-
+    exportPlots = Signal(str)          # "png" or "svg": File ▸ Export's own dialog and writer
     def __init__(self, plots: PlotsPanel, runs_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plots = plots
@@ -389,17 +389,8 @@ class RunsPanel(QWidget):
             self.set_runs_dir(Path(folder))
 
     def export_plots(self, kind: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, f"Export Comparison as {kind.upper()}",
-                                              str(Path.home() / f"dqn-comparison.{kind}"),
-                                              {"png": "PNG images (*.png)", "svg": "SVG drawings (*.svg)"}[kind])
-        if not path:
-            return
-        if not path.lower().endswith(f".{kind}"):
-            path += f".{kind}"
-        try:
-            self.plots.export_image(path)
-        except Exception as exc:  # pyqtgraph's exporters raise a variety of errors; the old file stays
-            QMessageBox.critical(self, "Cannot export", f"Could not write {path}: {exc}")
+        """The comparison is what the plots show: the window's own export writes it."""
+        self.exportPlots.emit(kind)
 
     def export_groups_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export Groups as CSV", str(Path.home() / "dqn-groups.csv"),
