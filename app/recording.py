@@ -4,11 +4,11 @@ A mixin of MainWindow, like the other menus' work.
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from .background import run_with_progress
 
 
 class RecordingActions:
@@ -38,41 +38,18 @@ class RecordingActions:
             self._error("Cannot record video", str(exc))
             return False
         trainer, seed = self.trainer, self.config.seed + 3_000_000
-        state = {"frames": 0, "cancel": False}
-        result: dict[str, object] = {}
-
-        def progress(frames: int) -> bool:
-            state["frames"] = frames
-            return not state["cancel"]
-
-        def work() -> None:
-            try:
-                result["frames"] = write_video(path, greedy_frames(trainer, episodes, seed), default_fps(trainer),
-                                               progress)
-            except BaseException as exc:      # shown by the GUI thread
-                result["error"] = exc
-
-        dialog = QProgressDialog(f"Recording {episodes} greedy episode{'s' if episodes != 1 else ''}…", "Cancel",
-                                 0, 0, self)
-        dialog.setWindowTitle("Record Video")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(500)
-        dialog.canceled.connect(lambda: state.__setitem__("cancel", True))
-        thread = threading.Thread(target=work, name="dqn-record", daemon=True)
-        thread.start()
-        while thread.is_alive():
-            thread.join(0.03)
-            dialog.setLabelText(f"Recording: {state['frames']:,} frames written")
-            QApplication.processEvents()
-        dialog.close()
-        dialog.deleteLater()
-        error = result.get("error")
-        if isinstance(error, RecordingCancelled):
+        try:
+            frames = run_with_progress(
+                self, "Record Video", f"Recording {episodes} greedy episode{'s' if episodes != 1 else ''}…",
+                lambda progress: write_video(path, greedy_frames(trainer, episodes, seed), default_fps(trainer),
+                                             progress),
+                describe=lambda n: f"Recording: {int(n):,} frames written", show_after_ms=500)
+        except RecordingCancelled:
             self.statusBar().showMessage(f"Recording cancelled; {path} was not written", 6000)
             return False
-        if error is not None:
-            self._error("Cannot record video", f"Could not record {path}: {error}")
+        except Exception as exc:
+            self._error("Cannot record video", f"Could not record {path}: {exc}")
             return False
         self.statusBar().showMessage(f"Recorded {episodes} episode{'s' if episodes != 1 else ''} "
-                                     f"({result['frames']:,} frames) in {path}", 8000)
+                                     f"({frames:,} frames) in {path}", 8000)
         return True

@@ -8,11 +8,10 @@ import os
 import platform
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from dqn_core import __version__
 from dqn_core import events as ev
@@ -21,6 +20,7 @@ from dqn_core.config import PARAM_SPECS, ConfigError, TrainConfig, load_config_f
 from dqn_core.metrics import Metrics
 from dqn_core.presets import load_preset
 
+from .background import run_with_progress
 from .undo import ConfigSwap
 from .worker import worker_threads
 
@@ -154,42 +154,10 @@ class AgentFileActions:
         return True
 
     def _load_in_background(self, path: str):
-        """load_agent in a thread while the window stays responsive; a progress dialog with Cancel appears when it
-        takes longer than a second (a large replay memory). Raises what load_agent raises."""
-        state = {"fraction": 0.0, "cancel": False}
-        result: dict[str, object] = {}
-
-        def progress(fraction: float) -> bool:
-            state["fraction"] = fraction
-            return not state["cancel"]
-
-        def work() -> None:
-            try:
-                result["trainer"] = load_agent(path, auto_threads=worker_threads(), progress=progress)
-            except BaseException as exc:  # handed to the GUI thread, which shows it
-                result["error"] = exc
-
-        thread = threading.Thread(target=work, name="dqn-load", daemon=True)
-        dialog = QProgressDialog(f"Opening {Path(path).name}…", "Cancel", 0, 1000, self)
-        dialog.setWindowTitle("Opening agent")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(1000)
-        dialog.setAutoReset(False)
-        dialog.canceled.connect(lambda: state.__setitem__("cancel", True))
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            thread.start()
-            while thread.is_alive():
-                thread.join(0.03)
-                dialog.setValue(int(999 * state["fraction"]))     # also shows the dialog after a second
-                QApplication.processEvents()
-        finally:
-            QApplication.restoreOverrideCursor()
-            dialog.close()
-            dialog.deleteLater()
-        if "error" in result:
-            raise result["error"]
-        return result["trainer"]
+        """load_agent off the GUI thread; a progress dialog with Cancel appears when it takes longer than a second
+        (a large replay memory). Raises what load_agent raises."""
+        return run_with_progress(self, "Opening agent", f"Opening {Path(path).name}…",
+                                 lambda progress: load_agent(path, auto_threads=worker_threads(), progress=progress))
 
     def save_agent(self) -> bool:
         if self.trainer is None:

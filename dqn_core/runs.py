@@ -293,6 +293,7 @@ class Run:
     changes: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     _offset: int = 0                      # bytes of metrics.jsonl already read
+    _stamp: tuple = ()                    # what the files looked like when last read
     _rows: dict[str, list] = field(default_factory=dict)
 
     @property
@@ -371,6 +372,10 @@ def read_run(folder: str | Path, previous: Run | None = None) -> Run:
     run = previous if previous is not None else Run(folder)
     try:
         path = folder / RUN_JSON
+        stamp = _stamp(folder)
+        if previous is not None and stamp == run._stamp and not run.error:
+            return run                          # nothing written since: the Runs panel polls every 2 s
+        run._stamp = stamp
         if path.stat().st_size > MAX_RUN_JSON_BYTES:
             raise ValueError(f"{RUN_JSON} is implausibly large")
         info = json.loads(path.read_text(encoding="utf-8"))
@@ -384,6 +389,16 @@ def read_run(folder: str | Path, previous: Run | None = None) -> Run:
     except (OSError, ValueError, RecursionError, TypeError, KeyError) as exc:
         run.error = f"{folder}: {exc}"
     return run
+
+
+def _stamp(folder: Path) -> tuple:
+    """What changes when a run is written: run.json's time and size, and how long its metrics are."""
+    info = (folder / RUN_JSON).stat()
+    try:
+        metrics = (folder / METRICS).stat().st_size
+    except FileNotFoundError:
+        metrics = -1
+    return info.st_mtime_ns, info.st_size, metrics
 
 
 def _read_metrics(run: Run) -> None:
