@@ -110,6 +110,18 @@ class DQNAgent:
             return int(rng.integers(self.n_actions)), q
         return int(np.argmax(q)), q
 
+    def act_batch(self, stacked: np.ndarray, eps: float, rng: np.random.Generator,
+                  want_q: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """ε-greedy actions for N observations at once (each env explores on its own draw), from one batched
+        forward pass, made only when some env acts greedily or Q-values are wanted for display."""
+        n = stacked.shape[0]
+        explore = rng.random(n) < eps
+        random_actions = rng.integers(self.n_actions, size=n)
+        q = self.q_values_batch(stacked) if (want_q or not explore.all()) else None
+        if q is None:
+            return random_actions, None
+        return np.where(explore, random_actions, q.argmax(axis=1)), q
+
     # ---- learning ----------------------------------------------------------------------------------------------
     def update(self, batch: Batch) -> tuple[float, float, float]:
         """One TD step, waited for. Returns (loss, mean max-Q of the batch, gradient norm before clipping).

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+CONV_NETWORKS = ("lecture-cnn", "nature-cnn", "mnih2013-cnn", "fast-cnn", "minatar-cnn")
 GROUPS = ("Environment", "Observation", "Network", "Optimisation", "Exploration", "Replay",
           "Target network", "Evaluation")
 
@@ -156,8 +157,10 @@ class TrainConfig:
     env_id: str = _p("CartPole-v1", "Environment", "Environment", "Gymnasium environment id (discrete actions only).",
                      suggestions=("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3"))
     obs: str = _p("pixels", "Environment", "Observation",
-                  "What the network sees: rendered screen pixels, the state vector, or the environment's own image "
-                  "observation (MinAtar's 10×10 channels).", choices=("pixels", "state", "image"))
+                  "What the network sees: rendered screen pixels, the state vector, the environment's own image "
+                  "observation (MinAtar's 10×10 channels), or atari: the Atari DQN's screen (84×84 grayscale, max "
+                  "over the last two skipped frames, no-op starts; ALE games).",
+                  choices=("pixels", "state", "image", "atari"))
     seed: int = _p(0, "Environment", "Seed", "Seed for the environment, network initialisation, exploration and replay sampling.",
                    minimum=0, maximum=2**31 - 1, step=1)
     device: str = _p("auto", "Environment", "Device", "Where tensors live: auto picks CUDA when available, else the CPU.",
@@ -169,8 +172,22 @@ class TrainConfig:
                                 minimum=0, maximum=1_000_000, step=1, unit="steps", zero_label="environment's own")
     action_repeat: int = _p(1, "Environment", "Action repeat",
                             "Env steps each chosen action is held for (frame skip, as in the Atari DQN); rewards are "
-                            "summed and only the last step is observed. Step counts and schedules are in decisions.",
+                            "summed and only the last step is observed (Atari: the maximum of the last two frames). "
+                            "Step counts and schedules are in decisions.",
                             minimum=1, maximum=8, step=1, unit="env steps")
+    num_envs: int = _p(1, "Environment", "Parallel envs",
+                       "Environments stepped together, with one batched forward pass choosing all their actions; "
+                       "each env's frames are stored once in the replay memory. Step counts and schedules count "
+                       "every env's steps.", minimum=1, maximum=64, step=1, unit="envs")
+    noop_max: int = _p(30, "Environment", "No-op starts",
+                       "Atari: each episode starts after a random 1 to this many NOOP frames (Mnih et al.); 0 "
+                       "turns it off.", minimum=0, maximum=100, step=1, unit="frames", zero_label="off")
+    life_loss_terminal: bool = _p(False, "Environment", "Life loss ends episode for learning",
+                                  "Atari: losing a life is a terminal state in the replay memory (the agent learns "
+                                  "that it is bad), while the game goes on; plots and evaluations count whole games.")
+    clip_rewards: bool = _p(False, "Environment", "Clip rewards",
+                            "Learn from the sign of each reward (−1, 0, +1), as the Atari DQN does; plots, "
+                            "evaluations and dqn-eval still report the game's real score.")
     # Observation (pixels only)
     pixel_renderer: str = _p("gym", "Observation", "Renderer",
                              "gym: render the full screen and shrink it (the lecture); direct: draw the small frame "
@@ -191,10 +208,11 @@ class TrainConfig:
                           minimum=1, maximum=8, step=1, unit="frames")
     # Network
     network: str = _p("auto", "Network", "Architecture",
-                      "auto: lecture-cnn for pixels, minatar-cnn for small images, mlp for state. lecture-cnn: 3 conv "
-                      "k5 s2 + BatchNorm; nature-cnn: Mnih et al. 2015; fast-cnn: stride-4 first conv, cheap; "
-                      "minatar-cnn: Young & Tian 2019 (one 3×3 conv, 16 channels); mlp: fully connected.",
-                      choices=("auto", "lecture-cnn", "nature-cnn", "fast-cnn", "minatar-cnn", "mlp"))
+                      "auto: lecture-cnn for pixels, nature-cnn for Atari, minatar-cnn for small images, mlp for "
+                      "state. lecture-cnn: 3 conv k5 s2 + BatchNorm; nature-cnn: Mnih et al. 2015 (32/64/64 conv, "
+                      "FC 512); mnih2013-cnn: Mnih et al. 2013 (16 8×8/4, 32 4×4/2, FC 256); fast-cnn: stride-4 "
+                      "first conv, cheap; minatar-cnn: Young & Tian 2019 (one 3×3 conv, 16 channels); mlp: fully "
+                      "connected.", choices=("auto",) + CONV_NETWORKS + ("mlp",))
     hidden_sizes: tuple = _p((128, 128), "Network", "Hidden layers",
                              "Sizes of the fully connected hidden layers (mlp; the head of fast-cnn uses the first).",
                              minimum=1, maximum=4096)
@@ -279,6 +297,10 @@ class TrainConfig:
                         choices=("steps", "episodes"), live=True)
     eval_episodes: int = _p(10, "Evaluation", "Evaluation episodes", "Greedy episodes per evaluation.",
                             minimum=1, maximum=1000, step=1, live=True)
+    eval_epsilon: float = _p(0.0, "Evaluation", "Evaluation ε",
+                             "Exploration rate while evaluating (and in dqn-eval): 0 is fully greedy; the Atari "
+                             "papers use 0.05, so that an agent cannot score by repeating one fixed sequence.",
+                             minimum=0.0, maximum=1.0, step=0.01, live=True)
     solved_threshold: float | None = _p(None, "Evaluation", "Solved at",
                                         "Mean greedy return that counts as solved; empty uses the environment's own "
                                         "threshold (CartPole-v1: 475).", kind="float", minimum=-1e9, maximum=1e9,
@@ -295,9 +317,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name, spec in PARAM_SPECS.items():
             spec.check(getattr(self, name))
-        if self.obs == "state" and self.network in ("lecture-cnn", "nature-cnn", "fast-cnn", "minatar-cnn"):
-            raise ConfigError("network", self.network, "convolutional networks need obs = 'pixels' or 'image'; use "
-                              "'mlp' or 'auto'")
+        if self.obs == "state" and self.network in CONV_NETWORKS:
+            raise ConfigError("network", self.network, "convolutional networks need obs = 'pixels', 'image' or "
+                              "'atari'; use 'mlp' or 'auto'")
+        if self.obs == "atari" and not self.env_id.startswith("ALE/"):
+            raise ConfigError("obs", self.obs, f"'atari' preprocesses ALE games (env_id 'ALE/<Game>-v5'), not "
+                              f"env_id = {self.env_id!r}")
 
     # ---- conversions -------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -59,15 +59,54 @@ def register_minatar() -> None:
     register_envs()
 
 
+def register_atari() -> None:
+    """The ALE games' gymnasium ids (ALE/<Game>-v5), when ale-py is installed (its wheel carries the ROMs)."""
+    if "ALE/Pong-v5" in gym.registry:
+        return
+    import ale_py
+
+    gym.register_envs(ale_py)
+
+
+def atari_games() -> list[str]:
+    """Installed ALE games as env ids (ALE/<Game>-v5), sorted; empty without ale-py."""
+    try:
+        register_atari()
+    except ImportError:
+        return []
+    return sorted(k for k in gym.registry if k.startswith("ALE/") and k.endswith("-v5"))
+
+
+def minatar_games() -> list[str]:
+    """MinAtar's env ids with each game's minimal action set, when the package is installed."""
+    try:
+        register_minatar()
+    except ImportError:
+        return []
+    return [f"MinAtar/{game}-v1" for game in MINATAR_GAMES]
+
+
+ATARI_EXTRA = "pip install 'dqn-studio[atari]' (ale-py, whose wheel carries the game ROMs, and OpenCV for resizing)"
+
+
 def _make_gym(config: TrainConfig, render: bool) -> gym.Env:
     kwargs: dict[str, Any] = {}
+    if config.env_id.startswith("ALE/"):
+        try:
+            register_atari()
+        except ImportError:
+            raise EnvError(f"env_id = {config.env_id!r} needs the Atari extra: {ATARI_EXTRA}") from None
+        if config.obs == "atari":
+            # The paper's setting: no sticky actions, the game's minimal action set; frame skip (with max-pooling)
+            # is AtariPreprocessing's, so the emulator itself must not skip.
+            kwargs.update(frameskip=1, repeat_action_probability=0.0, full_action_space=False)
     if config.env_id.startswith("MinAtar/"):
         try:
             register_minatar()
         except ImportError:
             raise EnvError(f"env_id = {config.env_id!r} needs the MinAtar package: pip install --no-deps minatar "
                            "(its core needs only numpy; README, MinAtar)") from None
-    elif (render or config.obs == "pixels") and config.obs != "image":
+    elif (render or config.obs == "pixels") and config.obs not in ("image", "atari"):
         kwargs["render_mode"] = "rgb_array"
     if config.max_episode_steps:
         kwargs["max_episode_steps"] = config.max_episode_steps
@@ -84,6 +123,8 @@ def _make_gym(config: TrainConfig, render: bool) -> gym.Env:
         raise EnvError(f"env_id = {config.env_id!r} is not a known gymnasium environment{hint} ({exc})") from None
     except Exception as exc:  # a third-party env's constructor may raise anything
         raise EnvError(f"env_id = {config.env_id!r} could not be created: {type(exc).__name__}: {exc}") from None
+    if config.obs == "atari":
+        env = _atari_preprocessing(env, config)
     if not isinstance(env.action_space, gym.spaces.Discrete):
         env.close()
         raise EnvError(f"env_id = {config.env_id!r} has actions {env.action_space}; DQN needs a discrete action space")
@@ -98,6 +139,19 @@ def _make_gym(config: TrainConfig, render: bool) -> gym.Env:
         raise EnvError(f"env_id = {config.env_id!r} has observations {env.observation_space}; obs = 'image' needs "
                        "an image (H×W or H×W×C; use obs = 'state' or 'pixels')")
     return env
+
+
+def _atari_preprocessing(env: gym.Env, config: TrainConfig) -> gym.Env:
+    """gymnasium's AtariPreprocessing with the config's frame skip, no-op starts and frame size. Lives are followed
+    by ObservedEnv (a lost life ends an episode for learning only), so the wrapper never ends one itself."""
+    size = config.frame_height if not config.frame_width else (config.frame_width, config.frame_height)
+    try:
+        return gym.wrappers.AtariPreprocessing(env, noop_max=config.noop_max, frame_skip=config.action_repeat,
+                                               screen_size=size, terminal_on_life_loss=False,
+                                               grayscale_obs=config.grayscale, scale_obs=False)
+    except gym.error.DependencyNotInstalled:
+        env.close()
+        raise EnvError(f"obs = 'atari' resizes frames with OpenCV, which is not installed: {ATARI_EXTRA}") from None
 
 
 def is_cartpole(env: gym.Env) -> bool:
@@ -145,6 +199,13 @@ class ObservedEnv:
         self._screen: np.ndarray | None = None        # full-size frame rendered this step, reused for display
         self._seeded = False
         self.last_env_steps = 0                       # env steps the last step() took (action repeat)
+        self.ale = getattr(self.env.unwrapped, "ale", None) if config.obs == "atari" else None
+        self.lives = 0
+        self.life_lost = False                        # the last step() lost a life (Atari; the game goes on)
+        names = self.action_names()
+        # Games that wait for FIRE to serve (Breakout, …) get it after a reset and a lost life, as the Atari DQN
+        # setups do (Stable-Baselines3's FireResetEnv); otherwise an agent can stall a game forever.
+        self.fire_action = 1 if self.ale is not None and len(names) >= 3 and names[1] == "FIRE" else None
         self.renderer: CartPoleRenderer | None = None
         unwrapped = self.env.unwrapped
         if config.obs == "pixels":
@@ -166,7 +227,7 @@ class ObservedEnv:
         cfg = self.config
         if cfg.obs == "state":
             return np.asarray(obs, dtype=np.float32)
-        if cfg.obs == "image":
+        if cfg.obs in ("image", "atari"):
             return image_frame(obs)
         unwrapped = self.env.unwrapped
         if self.renderer is not None:
@@ -189,6 +250,13 @@ class ObservedEnv:
         """Start an episode; return its first frame. The history is filled with copies of it (a zero difference)."""
         obs, _ = self.env.reset(seed=None if self._seeded else self.seed)
         self._seeded = True
+        if self.ale is not None:
+            self.lives = self.ale.lives()
+            self.life_lost = False
+            if self.fire_action is not None:
+                obs, _, terminated, truncated, _ = self.env.step(self.fire_action)
+                if terminated or truncated:
+                    obs, _ = self.env.reset()
         frame = self._observe(obs)
         self._frames.clear()
         for _ in range(self.history):
@@ -198,6 +266,8 @@ class ObservedEnv:
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool]:
         """Act (held for `action_repeat` env steps, or until the episode ends); return (next frame, summed reward,
         terminated, truncated). `last_env_steps` tells how many env steps it took."""
+        if self.ale is not None:
+            return self._atari_step(action)
         total = 0.0
         for taken in range(1, self.config.action_repeat + 1):
             obs, reward, terminated, truncated, _ = self.env.step(int(action))
@@ -210,6 +280,23 @@ class ObservedEnv:
         self._frames.append(frame)
         return frame, float(reward), bool(terminated), bool(truncated)
 
+    def _atari_step(self, action: int) -> tuple[np.ndarray, float, bool, bool]:
+        """One agent step of an Atari game: AtariPreprocessing skips the frames; a lost life is noted (and FIRE
+        pressed where the game needs it to go on); `last_env_steps` counts emulator frames."""
+        ale = self.ale
+        start = ale.getFrameNumber()
+        obs, reward, terminated, truncated, _ = self.env.step(int(action))
+        lives = ale.lives()
+        self.life_lost = lives < self.lives
+        self.lives = lives
+        if self.life_lost and self.fire_action is not None and not (terminated or truncated):
+            obs, more, terminated, truncated, _ = self.env.step(self.fire_action)
+            reward += more
+        self.last_env_steps = ale.getFrameNumber() - start
+        frame = self._observe(obs)
+        self._frames.append(frame)
+        return frame, float(reward), bool(terminated), bool(truncated)
+
     def stacked(self) -> np.ndarray:
         """The network's current input, oldest frame first: (history, *frame_shape)."""
         return np.stack(self._frames)
@@ -217,6 +304,9 @@ class ObservedEnv:
     def screen(self) -> np.ndarray | None:
         """The full-size rendered frame (H, W, 3) uint8 for display, or None if the env cannot render."""
         if self._screen is not None:
+            return self._screen
+        if self.ale is not None:                              # the game's own screen, 210×160 in colour
+            self._screen = self.ale.getScreenRGB()
             return self._screen
         if self.config.obs == "image" and self._frames:
             self._screen = grid_to_rgb(self._frames[-1])      # the image the agent sees, in colour, enlarged

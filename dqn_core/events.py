@@ -61,6 +61,7 @@ class Frame:
     net_input: np.ndarray        # (history, *frame_shape): what the network sees, oldest first
     q_values: np.ndarray | None
     action: int
+    lives: int = 0               # lives left (Atari), 0 where the game has none
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Q-networks: the lecture's conv net, the Nature DQN net, a cheap stride-4 conv net, MinAtar's one-conv net, an MLP;
+"""Q-networks: the lecture's conv net, the Nature DQN net, the 2013 Atari DQN net, a cheap stride-4 conv net, MinAtar's one-conv net, an MLP;
 optional dueling head.
 
 ReLUs work in place: every one follows a layer whose backward pass does not need its output (a convolution, a linear
@@ -101,12 +101,15 @@ def _nature_body(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
     return body, h, w, 64
 
 
-def _fast_body(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
-    body = nn.Sequential(nn.Conv2d(c, 32, 8, 4), nn.ReLU(inplace=True),
-                         nn.Conv2d(32, 32, 4, 2), nn.ReLU(inplace=True), nn.Flatten())
-    for k, s in ((8, 4), (4, 2)):
-        h, w = conv_out(h, k, s), conv_out(w, k, s)
-    return body, h, w, 32
+def _two_conv_body(first: int, second: int):
+    """8×8 stride-4 then 4×4 stride-2 convolutions: the 2013 Atari DQN's (16, 32) and our cheap fast-cnn (32, 32)."""
+    def make(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
+        body = nn.Sequential(nn.Conv2d(c, first, 8, 4), nn.ReLU(inplace=True),
+                             nn.Conv2d(first, second, 4, 2), nn.ReLU(inplace=True), nn.Flatten())
+        for k, s in ((8, 4), (4, 2)):
+            h, w = conv_out(h, k, s), conv_out(w, k, s)
+        return body, h, w, second
+    return make
 
 
 def _minatar_body(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
@@ -121,6 +124,8 @@ def resolved_network(config: TrainConfig, frame_shape: tuple[int, ...] | None = 
         if config.obs == "image":
             small = frame_shape is not None and len(frame_shape) == 3 and max(frame_shape[1:]) <= 16
             return "minatar-cnn" if small else "nature-cnn"
+        if config.obs == "atari":
+            return "nature-cnn"
         return "lecture-cnn"
     return config.network
 
@@ -147,8 +152,8 @@ def build_q_network(config: TrainConfig, frame_shape: tuple[int, ...], history: 
             size = hidden
         return QNetwork(adapter, MLPBody(*layers), size, n_actions, config.dueling)
     _, h, w = frame_shape
-    make = {"lecture-cnn": _lecture_body, "nature-cnn": _nature_body, "fast-cnn": _fast_body,
-            "minatar-cnn": _minatar_body}[kind]
+    make = {"lecture-cnn": _lecture_body, "nature-cnn": _nature_body, "fast-cnn": _two_conv_body(32, 32),
+            "mnih2013-cnn": _two_conv_body(16, 32), "minatar-cnn": _minatar_body}[kind]
     body, oh, ow, oc = make(in_channels, h, w)
     if oh <= 0 or ow <= 0:
         raise ConfigError("network", kind, f"needs larger frames than {h}×{w} px (frame_height/frame_width)")
@@ -156,6 +161,9 @@ def build_q_network(config: TrainConfig, frame_shape: tuple[int, ...], history: 
     if kind == "nature-cnn":
         body = nn.Sequential(body, nn.Linear(features, 512), nn.ReLU(inplace=True))
         features = 512
+    elif kind == "mnih2013-cnn":
+        body = nn.Sequential(body, nn.Linear(features, 256), nn.ReLU(inplace=True))
+        features = 256
     elif kind in ("fast-cnn", "minatar-cnn"):
         body = nn.Sequential(body, nn.Linear(features, config.hidden_sizes[0]), nn.ReLU(inplace=True))
         features = config.hidden_sizes[0]

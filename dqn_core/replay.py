@@ -4,6 +4,10 @@ Slot i holds the frame o_i and, once the next frame is known, the transition tak
 episode of T steps uses T+1 slots: its last frame has no transition (`valid` False), which is how next-states are
 found without a second copy. Stacks are assembled at sample time by index arithmetic and never reach back across
 an episode start or past the oldest frame still in the ring.
+
+With several envs stepped together (`streams` = N), each vector step writes exactly one frame per env, in env order,
+so env e's frames sit at slots e, e+N, e+2N, …: a frame's predecessor is N slots back, its successor N slots on,
+and the same arithmetic serves one env (N = 1) and many.
 """
 from __future__ import annotations
 
@@ -81,10 +85,11 @@ class ReplayMemory:
     """
 
     def __init__(self, capacity: int, frame_shape: tuple[int, ...], frame_dtype: np.dtype, history: int,
-                 device: torch.device, check_memory: bool = True, prioritized: bool = False) -> None:
-        if capacity < 2:
-            raise ValueError("replay_capacity must be at least 2")
+                 device: torch.device, check_memory: bool = True, prioritized: bool = False, streams: int = 1) -> None:
+        if capacity < 2 * streams or capacity % streams:
+            raise ValueError(f"replay_capacity must be a multiple of num_envs = {streams} and at least {2 * streams}")
         self.capacity = capacity
+        self.streams = streams
         self.frame_shape = tuple(frame_shape)
         self.frame_dtype = np.dtype(frame_dtype)
         self.history = history
@@ -137,8 +142,8 @@ class ReplayMemory:
         self._write_frame(frame, episode_start=True)
 
     def add_step(self, action: int, reward: float, terminated: bool, truncated: bool, next_frame: np.ndarray) -> None:
-        """Complete the transition from the newest frame and store the frame it led to."""
-        prev = (self.cursor - 1) % self.capacity
+        """Complete the transition from this stream's newest frame and store the frame it led to."""
+        prev = (self.cursor - self.streams) % self.capacity
         self._write_frame(next_frame, episode_start=False)
         self.actions[prev] = action
         self.rewards[prev] = reward
@@ -150,10 +155,10 @@ class ReplayMemory:
             self.priorities.set(np.array([prev]), np.array([self.max_priority]))
 
     # ---- reading -----------------------------------------------------------------------------------------------
-    def _age(self, idx: np.ndarray) -> np.ndarray:
-        """0 for the oldest slot still held, increasing towards the newest."""
+    def _oldest_of_stream(self, idx: np.ndarray) -> np.ndarray:
+        """Whether slot `idx` holds the oldest frame its stream still has (nothing before it may be stacked)."""
         oldest = self.cursor if self.size == self.capacity else 0
-        return (idx - oldest) % self.capacity
+        return (idx - oldest) % self.capacity < self.streams
 
     def stack_indices(self, idx: np.ndarray) -> np.ndarray:
         """(B, history) slots for observations ending at `idx`; at an episode start the first frame repeats."""
@@ -161,11 +166,11 @@ class ReplayMemory:
         out = np.empty((len(idx), h), dtype=np.int64)
         out[:, h - 1] = idx
         cur = idx.copy()
-        blocked = self.episode_start[cur] | (self._age(cur) == 0)
+        blocked = self.episode_start[cur] | self._oldest_of_stream(cur)
         for j in range(h - 2, -1, -1):
-            cur = np.where(blocked, cur, (cur - 1) % self.capacity)
+            cur = np.where(blocked, cur, (cur - self.streams) % self.capacity)
             out[:, j] = cur
-            blocked |= self.episode_start[cur] | (self._age(cur) == 0)
+            blocked |= self.episode_start[cur] | self._oldest_of_stream(cur)
         return out
 
     def sample_indices(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
@@ -231,7 +236,7 @@ class ReplayMemory:
         ended = np.zeros(len(idx), dtype=bool)
         terminated = np.zeros(len(idx), dtype=bool)
         for k in range(n_step):
-            j = (idx + k) % self.capacity
+            j = (idx + k * self.streams) % self.capacity
             if k:
                 alive &= ~ended & self.valid[j]
             returns += np.where(alive, discount * self.rewards[j], 0.0)
@@ -239,7 +244,7 @@ class ReplayMemory:
             last = np.where(alive, j, last)
             terminated = np.where(alive, self.terminated[j], terminated)
             ended = np.where(alive, self.terminated[j] | self.truncated[j], ended)
-        next_idx = (last + 1) % self.capacity
+        next_idx = (last + self.streams) % self.capacity
         discount = np.where(terminated, 0.0, discount)
         return Batch(obs=self._frames_at(self.stack_indices(idx)),
                      actions=to_device(self.actions[idx], self.device),
@@ -261,7 +266,8 @@ class ReplayMemory:
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray | torch.Tensor]]:
         n = self.size
         meta = {"capacity": self.capacity, "cursor": self.cursor, "size": n, "transitions": self.transitions,
-                "frame_shape": list(self.frame_shape), "frame_dtype": self.frame_dtype.name, "history": self.history}
+                "frame_shape": list(self.frame_shape), "frame_dtype": self.frame_dtype.name, "history": self.history,
+                "streams": self.streams}
         # The frames stay a tensor (on the training device): the agent file streams them in pieces, never copying
         # the whole memory.
         arrays = {"frames": self.frames[:n], "actions": self.actions[:n], "rewards": self.rewards[:n],
@@ -292,6 +298,9 @@ class ReplayMemory:
         n = int(meta.get("size", -1))
         if not 0 <= n <= self.capacity or not 0 <= int(meta.get("cursor", -1)) < self.capacity:
             raise ValueError(f"replay size {n} does not fit capacity {self.capacity}")
+        if int(meta.get("streams", 1)) != self.streams:
+            raise ValueError(f"the replay memory was filled by {meta.get('streams')} envs at a time; this run has "
+                             f"num_envs = {self.streams}")
         want = {"frames": ((n, *self.frame_shape), self.frame_dtype), "actions": ((n,), np.int64),
                 "rewards": ((n,), np.float32), "terminated": ((n,), bool), "truncated": ((n,), bool),
                 "valid": ((n,), bool), "episode_start": ((n,), bool)}

@@ -44,23 +44,30 @@ class Trainer:
         reuse_freed_memory()
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
-        self.env = ObservedEnv(config, config.seed)
+        self.num_envs = config.num_envs
+        self.envs = [ObservedEnv(config, env_seed(config.seed, i)) for i in range(self.num_envs)]
+        self.env = self.envs[0]                    # the one the window shows
         self.history = history_length(config)
         self.agent = DQNAgent(config, tuple(self.env.frame_shape), self.history, self.env.n_actions, self.device)
         if config.replay_capacity < config.batch_size:
             raise ConfigError("replay_capacity", config.replay_capacity,
                               f"must hold at least one batch (batch_size = {config.batch_size})")
-        self.replay = ReplayMemory(config.replay_capacity, tuple(self.env.frame_shape), self.env.frame_dtype,
+        capacity = config.replay_capacity - config.replay_capacity % self.num_envs     # a whole slot per env
+        if capacity < 2 * self.num_envs:
+            raise ConfigError("replay_capacity", config.replay_capacity,
+                              f"must hold at least two frames per env (num_envs = {self.num_envs})")
+        self.replay = ReplayMemory(capacity, tuple(self.env.frame_shape), self.env.frame_dtype,
                                    self.history, self.device, check_memory=check_memory,
-                                   prioritized=config.prioritized)
+                                   prioritized=config.prioritized, streams=self.num_envs)
         self.metrics = Metrics()
         self.step = 0                              # decisions (agent steps); every schedule counts these
         self.env_steps = 0                         # env steps: more than `step` with action_repeat > 1
         self.episode = 0
         self.updates = 0
-        self.episode_step = 0
-        self.episode_return = 0.0
-        self.episode_open = False
+        # Each env's open episode: its length in env steps, its return (the game's score), whether it is running.
+        self.episode_steps = [0] * self.num_envs
+        self.episode_returns = [0.0] * self.num_envs
+        self.episodes_open = [False] * self.num_envs
         self.wall_seconds = 0.0
         self.solved_at_step: int | None = None
         self.solved_at_seconds: float | None = None
@@ -79,6 +86,31 @@ class Trainer:
         self._stats_sent = 0                         # stats rows already sent in StepStats events
         self._stats_time = 0.0
         self._stats_step = 0
+
+    # The first env's episode, which the window shows and an agent file saves (exact resume is for one env).
+    @property
+    def episode_step(self) -> int:
+        return self.episode_steps[0]
+
+    @episode_step.setter
+    def episode_step(self, value: int) -> None:
+        self.episode_steps[0] = value
+
+    @property
+    def episode_return(self) -> float:
+        return self.episode_returns[0]
+
+    @episode_return.setter
+    def episode_return(self, value: float) -> None:
+        self.episode_returns[0] = value
+
+    @property
+    def episode_open(self) -> bool:
+        return self.episodes_open[0]
+
+    @episode_open.setter
+    def episode_open(self, value: bool) -> None:
+        self.episodes_open[0] = value
 
     # ---- public queries ----------------------------------------------------------------------------------------
     @property
@@ -134,8 +166,9 @@ class Trainer:
         reason = "stopped"
         tick = time.perf_counter()
         try:
-            if not self.episode_open:
-                self._begin_episode()
+            for i in range(self.num_envs):            # one frame per env, in env order (the replay's layout)
+                if not self.episodes_open[i]:
+                    self._begin_episode(i)
             was_paused = None
             while True:
                 yield from self._serve_requests(control)
@@ -156,12 +189,13 @@ class Trainer:
                     continue
                 self.wall_seconds += now - tick
                 tick = now
+                before = self.step
                 ended = yield from self._one_step(control)
-                control.took_step(ended)
-                if ended:
-                    yield from self._after_episode(control)
+                control.took_step(bool(ended))
+                for i in ended:
+                    yield from self._after_episode(control, i)
                 if self.config.eval_unit == "steps":          # also when this step ended an episode
-                    yield from self._maybe_evaluate(control, self.step)
+                    yield from self._maybe_evaluate(control, before, self.step)
                 if self.config.stop_when_solved and self.solved_at_step is not None:
                     reason = "solved"
                     break
@@ -174,38 +208,64 @@ class Trainer:
         except (ConfigError, MemoryError, RuntimeError, ValueError) as exc:
             yield ev.Failed(f"Training stopped at step {self.step}: {type(exc).__name__}: {exc}", self.step)
 
-    def _begin_episode(self) -> None:
-        frame = self.env.reset()
+    def _begin_episode(self, i: int) -> None:
+        frame = self.envs[i].reset()
         self.replay.add_first(frame)
-        self.episode_open = True
-        self.episode_step = 0
-        self.episode_return = 0.0
+        self.episodes_open[i] = True
+        self.episode_steps[i] = 0
+        self.episode_returns[i] = 0.0
 
     def _one_step(self, control: Control) -> Iterator[Any]:
-        """One env step, the updates it triggers, the target sync it triggers; returns whether the episode ended."""
+        """One step of every env (an env whose episode ended last step starts its next one instead), the updates
+        and target syncs those steps make due; returns the envs whose episodes ended."""
         cfg = self.config
         eps = epsilon(cfg, self.step)
         show = self._frame_due(control)
-        stacked = self.env.stacked()
-        action, q = self.agent.act(stacked, eps, self.rng, want_q=show)
-        frame, reward, terminated, truncated = self.env.step(action)
-        self.replay.add_step(action, reward, terminated, truncated, frame)
-        self.step += 1
-        self.env_steps += self.env.last_env_steps
-        self.episode_step += self.env.last_env_steps   # durations in env steps, the env's own time limit's unit
-        self.episode_return += reward
-        if self.step % cfg.train_freq == 0 and len(self.replay) >= max(cfg.learning_starts, cfg.batch_size):
-            self._train(cfg.gradient_steps)
-        if cfg.target_update_unit == "steps" and self.step % cfg.target_update == 0:
+        acting = [i for i in range(self.num_envs) if self.episodes_open[i]]
+        stacked = [self.envs[i].stacked() for i in acting]
+        q_shown = None
+        if self.num_envs == 1:
+            action, q_shown = self.agent.act(stacked[0], eps, self.rng, want_q=show)
+            actions = [action]
+        else:
+            chosen, q = self.agent.act_batch(np.stack(stacked), eps, self.rng, want_q=show and 0 in acting)
+            actions = chosen.tolist()
+            if q is not None and acting and acting[0] == 0:
+                q_shown = q[0]
+        ended = []
+        k = 0
+        for i in range(self.num_envs):
+            if not self.episodes_open[i]:
+                self._begin_episode(i)                  # this env's frame for this step
+                continue
+            env, action = self.envs[i], actions[k]
+            k += 1
+            frame, reward, terminated, truncated = env.step(action)
+            # What learning sees may differ from the game: a lost life as an end, a reward as its sign.
+            learn_terminal = terminated or (cfg.life_loss_terminal and env.life_lost)
+            learn_reward = float(np.sign(reward)) if cfg.clip_rewards else reward
+            self.replay.add_step(action, learn_reward, learn_terminal, truncated, frame)
+            self.env_steps += env.last_env_steps
+            self.episode_steps[i] += env.last_env_steps   # durations in env steps, the env's own time limit's unit
+            self.episode_returns[i] += reward
+            if terminated or truncated:
+                ended.append(i)
+        before = self.step
+        self.step += len(acting)
+        if len(self.replay) >= max(cfg.learning_starts, cfg.batch_size):
+            rounds = _crossings(before, self.step, cfg.train_freq)
+            if rounds:
+                self._train(rounds * cfg.gradient_steps)
+        if cfg.target_update_unit == "steps" and _crossings(before, self.step, cfg.target_update):
             self.agent.sync_target(cfg.tau)
-        if self.step % STATS_INTERVAL == 0:
+        if _crossings(before, self.step, STATS_INTERVAL):
             self._close_stats_row(eps)
-        if show:
+        if show and acting and acting[0] == 0:
             self._last_frame_time = time.perf_counter()
-            yield ev.Frame(self.step, self.episode, self.episode_step, self.episode_return, eps, self.env.screen(),
-                           stacked, q, action)           # stacked() builds a new array each step: no copy needed
+            yield ev.Frame(self.step, self.episode, self.episode_steps[0], self.episode_returns[0], eps,
+                           self.env.screen(), stacked[0], q_shown, actions[0], lives=self.env.lives)
         yield from self._stats_event()
-        return terminated or truncated
+        return ended
 
     def _train(self, count: int) -> None:
         """`count` TD updates in a row (nothing is stored between them)."""
@@ -242,18 +302,21 @@ class Trainer:
         nan = float("nan")
         self.metrics.add_stats(self.step, loss / n if n else nan, q / n if n else nan, eps, grad_norm / n if n else nan)
 
-    def _after_episode(self, control: Control) -> Iterator[Any]:
+    def _after_episode(self, control: Control, i: int) -> Iterator[Any]:
         self.episode += 1
-        self.metrics.add_episode(self.step, self.episode_step, self.episode_return, self.wall_seconds)
-        yield ev.EpisodeEnd(self.episode, self.step, self.episode_step, self.episode_return,
+        self.metrics.add_episode(self.step, self.episode_steps[i], self.episode_returns[i], self.wall_seconds)
+        yield ev.EpisodeEnd(self.episode, self.step, self.episode_steps[i], self.episode_returns[i],
                             self.metrics.mean100("duration"), self.metrics.mean100("total_return"),
                             wall_seconds=self.wall_seconds)
         cfg = self.config
         if cfg.target_update_unit == "episodes" and self.episode % cfg.target_update == 0:
             self.agent.sync_target(cfg.tau)
-        self._begin_episode()
+        if self.num_envs == 1:
+            self._begin_episode(i)
+        else:                        # its next episode starts at the next step, keeping one frame per env per step
+            self.episodes_open[i] = False
         if cfg.eval_unit == "episodes":
-            yield from self._maybe_evaluate(control, self.episode)
+            yield from self._maybe_evaluate(control, self.episode - 1, self.episode)
 
     def _frame_due(self, control: Control) -> bool:
         every = control.display_every
@@ -279,9 +342,10 @@ class Trainer:
                            self.wall_seconds, self.learning_rate)
 
     # ---- evaluation ----------------------------------------------------------------------------------------------
-    def _maybe_evaluate(self, control: Control, count: int) -> Iterator[Any]:
+    def _maybe_evaluate(self, control: Control, before: int, after: int) -> Iterator[Any]:
+        """Evaluate when the count (steps or episodes) passed a multiple of `eval_every` going from before to after."""
         every = self.config.eval_every
-        if every and count % every == 0:
+        if every and _crossings(before, after, every):
             result = self.evaluate(self.config.eval_episodes, control)
             if result is not None:
                 yield result
@@ -353,6 +417,7 @@ class Trainer:
 
     def _greedy_returns(self, seeds: list[int], control: Control | None) -> list[float] | None:
         returns: list[float] = []
+        eps = self.config.eval_epsilon
         for first in range(0, len(seeds), EVAL_BATCH):
             chunk = seeds[first:first + EVAL_BATCH]
             while len(self._eval_envs) < len(chunk):
@@ -361,6 +426,9 @@ class Trainer:
             for env, seed in zip(envs, chunk):
                 env.reseed(seed)
                 env.reset()
+            # Exploration while evaluating (eval_epsilon) draws from each episode's own seed, as greedy_steps does,
+            # never from training's stream.
+            rngs = [np.random.default_rng(seed) for seed in chunk]
             totals = [0.0] * len(chunk)
             playing = list(range(len(chunk)))
             while playing:
@@ -369,6 +437,8 @@ class Trainer:
                 actions = self.agent.q_values_batch(np.stack([envs[i].stacked() for i in playing])).argmax(axis=1)
                 still = []
                 for i, action in zip(playing, actions):
+                    if eps > 0 and rngs[i].random() < eps:
+                        action = rngs[i].integers(self.env.n_actions)
                     _, reward, terminated, truncated = envs[i].step(int(action))
                     totals[i] += reward
                     if not (terminated or truncated):
@@ -378,17 +448,22 @@ class Trainer:
         return returns
 
     def greedy_steps(self, seed: int) -> Iterator[tuple[float, int, np.ndarray, np.ndarray, int]]:
-        """Play one greedy episode on the evaluation env, yielding (return so far, t, input, Q, action) per step."""
+        """Play one greedy episode (ε = eval_epsilon) on the evaluation env, yielding (return so far, t, input, Q,
+        action) per step."""
         if not self._eval_envs:
             self._eval_envs.append(ObservedEnv(self.config, seed))
         env = self._eval_envs[0]
         env.reseed(seed)
         env.reset()
+        rng = np.random.default_rng(seed)
+        eps = self.config.eval_epsilon
         total, t, done = 0.0, 0, False
         while not done:
             stacked = env.stacked()
             q = self.agent.q_values(stacked)
             action = int(np.argmax(q))
+            if eps > 0 and rng.random() < eps:
+                action = int(rng.integers(env.n_actions))
             _, reward, terminated, truncated = env.step(action)
             total += reward
             t += env.last_env_steps
@@ -405,7 +480,8 @@ class Trainer:
             total, t = 0.0, 0
             for total, t, stacked, q, action in self.greedy_steps(self.config.seed + 2 * EVAL_SEED_OFFSET + played):
                 started = time.perf_counter()
-                yield ev.Frame(self.step, played, t, total, 0.0, self._eval_envs[0].screen(), stacked, q, action)
+                yield ev.Frame(self.step, played, t, total, self.config.eval_epsilon, self._eval_envs[0].screen(),
+                               stacked, q, action, lives=self._eval_envs[0].lives)
                 while not control.may_step(timeout=0.05):
                     if control.stop_requested:
                         break
@@ -462,6 +538,16 @@ class Trainer:
         for env in self._eval_envs:
             env.config = new
         return ev.ConfigApplied(new, diff, rejected, self.step, self.episode)
+
+
+def env_seed(seed: int, i: int) -> int:
+    """The seed of env i of a run: far apart, so that runs with neighbouring seeds do not share envs."""
+    return seed + 104_729 * i
+
+
+def _crossings(before: int, after: int, period: int) -> int:
+    """How many multiples of `period` lie in (before, after]: what became due as a count went from before to after."""
+    return after // period - before // period
 
 
 def _finite_or_none(x: float) -> float | None:

@@ -1,0 +1,200 @@
+"""Atari through ale-py: the paper's preprocessing against gymnasium's own wrappers on real ROMs, what learning sees
+(a lost life as an end, rewards as their sign) against what the plots see (the game), the presets, the memory refusal,
+a short run through the CLI, and several envs stepped together giving the same transitions as single envs."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dqn_core import events as ev
+from dqn_core.config import TrainConfig
+from dqn_core.envs import ObservedEnv, atari_games
+from dqn_core.presets import load_preset
+from dqn_core.replay import ReplayMemoryError
+from dqn_core.trainer import Trainer, env_seed
+
+ale_py = pytest.importorskip("ale_py", reason="ale-py is not installed (extra 'atari')")
+pytest.importorskip("cv2", reason="OpenCV is not installed (extra 'atari')")
+import gymnasium as gym  # noqa: E402
+
+TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli import train_main; sys.exit(train_main(sys.argv[1:]))"]
+EVAL = [sys.executable, "-c", "import sys; from dqn_core.cli import eval_main; sys.exit(eval_main(sys.argv[1:]))"]
+
+
+def atari(game: str = "Pong", **changes) -> TrainConfig:
+    """The mnih2013 preset on `game`, small enough for a test."""
+    values = dict(env_id=f"ALE/{game}-v5", replay_capacity=4000, learning_starts=100_000, eval_every=0,
+                  torch_threads=1)
+    values.update(changes)
+    return load_preset("mnih2013").replace(**values)
+
+
+class PressFire(gym.Wrapper):
+    """FIRE after a reset and after a lost life (Stable-Baselines3's FireResetEnv, plus the lost life that its
+    EpisodicLifeEnv turns into a reset): what the Atari DQN setups do for games that wait for it."""
+
+    def reset(self, **kwargs):
+        self.env.reset(**kwargs)
+        obs, _, terminated, truncated, info = self.env.step(1)
+        self.lives = info["lives"]
+        return obs, info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if info["lives"] < self.lives and not (terminated or truncated):
+            obs, more, terminated, truncated, info = self.env.step(1)
+            reward += more
+        self.lives = info["lives"]
+        return obs, reward, terminated, truncated, info
+
+
+def reference_env(game: str) -> gym.Env:
+    """gymnasium's own wrappers with the paper's settings: the standard our pipeline must match."""
+    gym.register_envs(ale_py)
+    env = gym.make(f"ALE/{game}-v5", frameskip=1, repeat_action_probability=0.0, full_action_space=False)
+    env = gym.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True)
+    return gym.wrappers.FrameStackObservation(PressFire(env), 4)
+
+
+@pytest.mark.parametrize("game", ["Pong", "Breakout"])
+def test_the_network_sees_what_gymnasiums_wrappers_give_on_a_real_rom(game):
+    env = ObservedEnv(atari(game), seed=5)
+    ref = reference_env(game)
+    first = env.reset()
+    ref_obs, _ = ref.reset(seed=5)
+    assert env.frame_shape == (1, 84, 84) and first.dtype == np.uint8
+    assert env.action_names()[:2] == ["NOOP", "FIRE"]
+    # The reference pads its stack with the first frame repeated, as ours does.
+    np.testing.assert_array_equal(env.stacked()[:, 0], ref_obs)
+    rng = np.random.default_rng(0)
+    lost = 0
+    for t in range(600):
+        action = int(rng.integers(env.n_actions))
+        frame, reward, terminated, truncated = env.step(action)
+        ref_obs, ref_reward, ref_terminated, ref_truncated, info = ref.step(action)
+        stacked = env.stacked()
+        assert stacked.shape == (4, 1, 84, 84) and stacked.dtype == np.uint8
+        np.testing.assert_array_equal(stacked[:, 0], ref_obs, err_msg=f"step {t}")
+        assert (reward, terminated, truncated) == (ref_reward, ref_terminated, ref_truncated)
+        assert env.lives == info["lives"]
+        lost += env.life_lost
+        if terminated or truncated:
+            break
+    assert lost or game == "Pong"                   # Breakout's lives (and the FIRE after each) were exercised
+    screen = env.screen()
+    assert screen.shape == (210, 160, 3) and screen.dtype == np.uint8       # the game's own frame, for the window
+
+
+def test_learning_sees_lost_lives_and_clipped_rewards_while_plots_see_the_game():
+    # Space Invaders under random play: aliens are worth 5 to 30 points, and three lives go in a few hundred steps.
+    trainer = Trainer(atari("SpaceInvaders", eps_start=1.0, eps_end=1.0, seed=1))
+    events = list(trainer.run(max_steps=1500))
+    ends = [e for e in events if isinstance(e, ev.EpisodeEnd)]
+    assert ends, "no game ended in 1500 steps"
+    n = trainer.replay.size
+    valid = trainer.replay.valid[:n]
+    rewards = trainer.replay.rewards[:n][valid]
+    assert set(np.unique(rewards)) <= {0.0, 1.0} and rewards.sum() > 0               # learning: signs only
+    assert all(e.total_return % 5 == 0 for e in ends) and max(e.total_return for e in ends) > 30   # plots: points
+    # Every lost life is a terminal transition for learning, but only a whole game is an episode.
+    terminals = int((trainer.replay.terminated[:n] & valid).sum())
+    assert terminals >= 3 * len(ends) > len(ends)
+    assert trainer.metrics.episodes["total_return"] == [e.total_return for e in ends]
+
+
+def test_evaluation_plays_at_the_settings_epsilon_and_reports_the_game_score():
+    trainer = Trainer(atari("SpaceInvaders", eval_epsilon=0.05))
+    returns = trainer.greedy_returns([11, 12])
+    assert returns == trainer.greedy_returns([11, 12])          # each episode's exploration comes from its seed
+    steps = [total for total, *_ in trainer.greedy_steps(11)]
+    assert steps[-1] == returns[0] and returns[0] % 5 == 0
+    greedy = Trainer(atari("SpaceInvaders", eval_epsilon=0.0))
+    greedy.agent.q_net.load_state_dict(trainer.agent.q_net.state_dict())
+    assert [a for *_, a in greedy.greedy_steps(11)] != [a for *_, a in trainer.greedy_steps(11)]
+
+
+def test_the_presets_are_the_papers_networks_and_fit_in_memory():
+    small = atari()
+    mnih = Trainer(small)
+    shapes = [tuple(p.shape) for p in mnih.agent.q_net.parameters()]
+    assert shapes == [(16, 4, 8, 8), (16,), (32, 16, 4, 4), (32,), (256, 2592), (256,), (6, 256), (6,)]
+    nature = Trainer(load_preset("nature2015").replace(env_id="ALE/Pong-v5", replay_capacity=4000, torch_threads=1))
+    assert [tuple(p.shape) for p in nature.agent.q_net.parameters()][:6:2] == [(32, 4, 8, 8), (64, 32, 4, 4),
+                                                                               (64, 64, 3, 3)]
+    for name in ("mnih2013", "nature2015"):
+        config = load_preset(name)
+        assert config.replay_capacity == 1_000_000 and config.eval_epsilon == 0.05
+        assert config.life_loss_terminal and config.clip_rewards and config.noop_max == 30
+
+
+def test_a_replay_memory_that_cannot_fit_is_refused_with_the_capacity_that_does():
+    with pytest.raises(ReplayMemoryError) as caught:
+        Trainer(atari(replay_capacity=100_000_000))
+    message = str(caught.value)
+    assert "replay_capacity = 100000000 needs" in message and "1×84×84 uint8 frames" in message
+    fits = int(message.rsplit("at most ", 1)[1])
+    assert 0 < fits < 100_000_000
+    Trainer(atari(replay_capacity=min(fits, 1_000_000)))           # what it names does fit
+
+
+def test_the_env_picker_lists_installed_games_by_id():
+    games = atari_games()
+    assert {"ALE/Pong-v5", "ALE/Breakout-v5", "ALE/SpaceInvaders-v5"} <= set(games) and len(games) > 50
+
+
+def test_several_envs_stepped_together_give_the_transitions_of_single_envs():
+    """num_envs = 3: each env's frames, actions, rewards and ends in the replay are exactly what a single env with
+    that env's seed gives for the same actions, episode after episode."""
+    config = atari("Breakout", num_envs=3, eps_start=1.0, eps_end=1.0, replay_capacity=3000, seed=4)
+    trainer = Trainer(config)
+    events = list(trainer.run(max_steps=1200))
+    assert 1200 <= trainer.step < 1203                          # all 3 envs step together
+    assert sum(isinstance(e, ev.EpisodeEnd) for e in events) >= 3
+    replay = trainer.replay
+    for i in range(3):
+        slots = np.arange(i, replay.size, 3)                    # env i's frames, in the order it saw them
+        single = ObservedEnv(config, env_seed(config.seed, i))
+        checked = 0
+        for k, slot in enumerate(slots):
+            if replay.episode_start[slot]:
+                np.testing.assert_array_equal(replay.frames[slot].numpy(), single.reset())
+                continue
+            previous = slots[k - 1]
+            assert replay.valid[previous]
+            frame, reward, terminated, truncated = single.step(int(replay.actions[previous]))
+            np.testing.assert_array_equal(replay.frames[slot].numpy(), frame, err_msg=f"env {i}, slot {slot}")
+            assert replay.rewards[previous] == np.sign(reward)
+            assert replay.terminated[previous] == (terminated or single.life_lost)
+            checked += 1
+        assert checked > 300
+    # Sampled stacks never mix envs: every frame of a stack comes from the env of its newest frame.
+    stacks = replay.stack_indices(np.arange(replay.size))
+    assert (stacks % 3 == np.arange(replay.size)[:, None] % 3).all()
+
+
+def test_a_short_atari_run_through_the_cli_then_dqn_eval_at_the_papers_epsilon(tmp_path):
+    agent, summary, played = tmp_path / "pong.dqn", tmp_path / "s.json", tmp_path / "e.json"
+    proc = subprocess.run([*TRAIN, "--preset", "mnih2013", "--steps", "400", "--set", "replay_capacity=2000",
+                           "--set", "learning_starts=200", "--set", "num_envs=2", "--save", str(agent),
+                           "--summary-json", str(summary), "--quiet", "--no-record"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(summary.read_text())
+    assert data["steps"] in (400, 401) and data["updates"] >= 45 and data["env_steps"] >= 4 * 398
+    proc = subprocess.run([*EVAL, str(agent), "--episodes", "1", "--summary-json", str(played)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    score = json.loads(played.read_text())["returns"][0]
+    assert -21 <= score <= 21 and score == int(score)            # Pong's real score, not a clipped sum
+
+
+def test_without_ale_py_one_line_names_the_extra():
+    code = ("import sys; sys.modules['ale_py'] = None; from dqn_core.cli import train_main; "
+            "sys.exit(train_main(['--preset', 'mnih2013', '--steps', '5', '--no-record']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "needs the Atari extra: pip install 'dqn-studio[atari]'" in proc.stderr
