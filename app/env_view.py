@@ -65,6 +65,7 @@ class ImageView(QWidget):
         super().__init__(parent)
         self.placeholder = placeholder
         self.smooth = smooth
+        self.pixel_art = False         # whole-number scaling, hard edges: a game's own pixels (Atari, MinAtar)
         self.image: QImage | None = None
         self.overlay = ""
         self.setMinimumSize(120, 60)
@@ -80,6 +81,8 @@ class ImageView(QWidget):
         if self.image is None or self.image.isNull():
             return QRectF(self.rect())
         scale = min(self.width() / self.image.width(), self.height() / self.image.height())
+        if self.pixel_art and scale >= 2:
+            scale = float(int(scale))                  # 210×160 Atari shown ×2 (or ×3…), every pixel the same size
         w, h = self.image.width() * scale, self.image.height() * scale
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
@@ -90,7 +93,7 @@ class ImageView(QWidget):
             painter.setPen(QColor("#9aa0a6"))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             return
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth and not self.pixel_art)
         painter.drawImage(self.target_rect(), self.image)
         if self.overlay:
             box = painter.fontMetrics().boundingRect(self.overlay).adjusted(-6, -3, 6, 3)
@@ -108,7 +111,7 @@ class QValueBars(QWidget):
         self.values: np.ndarray | None = None
         self.names: list[str] = []
         self.chosen = -1
-        self.setMinimumHeight(70)
+        self.setMinimumHeight(84)
 
     def set_values(self, values: np.ndarray | None, chosen: int, names: list[str]) -> None:
         self.values, self.chosen, self.names = values, chosen, names
@@ -129,8 +132,9 @@ class QValueBars(QWidget):
         lo, hi = float(min(values.min(), 0.0)), float(max(values.max(), 0.0))
         span = hi - lo or 1.0
         w, h = self.width(), self.height()
-        label_h = 16
+        label_h = 30                                  # two lines: the action's name, its value
         slot = w / n
+        metrics = painter.fontMetrics()
         zero_y = 4 + (h - label_h - 8) * (hi / span)
         for i, v in enumerate(values):
             top = 4 + (h - label_h - 8) * ((hi - max(v, 0)) / span)
@@ -138,8 +142,11 @@ class QValueBars(QWidget):
             rect = QRectF(i * slot + slot * 0.15, top, slot * 0.7, max(bottom - top, 1))
             painter.fillRect(rect, QColor("#f9ab00") if i == self.chosen else QColor("#5f8dd3"))
             painter.setPen(QColor("white"))
+            name = self.names[i] if i < len(self.names) else str(i)
+            name = metrics.elidedText(name, Qt.TextElideMode.ElideRight, int(slot) - 2)   # 18 Atari actions fit
+            value = f"{v:.2f}" + (" ◀" if i == self.chosen else "")
             painter.drawText(QRectF(i * slot, h - label_h, slot, label_h), Qt.AlignmentFlag.AlignCenter,
-                             f"{self.names[i] if i < len(self.names) else i}: {v:.2f}" + (" ◀" if i == self.chosen else ""))
+                             f"{name}\n{value}")
         painter.setPen(QColor("#9aa0a6"))
         painter.drawLine(0, int(zero_y), w, int(zero_y))
 
@@ -153,6 +160,7 @@ class EnvView(QWidget):
         super().__init__(parent)
         self.env_id = "CartPole-v1"
         self.difference = False
+        self.game = False
         self.names: tuple[str, ...] = ()
         self.screen = ImageView("The environment appears here when training or watching starts.", smooth=True)
         self.inputs_row = QHBoxLayout()
@@ -186,14 +194,23 @@ class EnvView(QWidget):
         if index >= 0:
             self.display.setCurrentIndex(index)
 
-    def configure(self, env_id: str, difference: bool, names: tuple[str, ...] = ()) -> None:
+    def configure(self, env_id: str, difference: bool, names: tuple[str, ...] = (), game: bool = False) -> None:
+        """`game`: an arcade game (Atari, MinAtar): its own pixels unsmoothed, its score and lives in the overlay."""
         self.env_id = env_id
         self.difference = difference
         self.names = tuple(names)
+        self.game = game
+        self.screen.pixel_art = game
+        for view in self.input_views:
+            view.pixel_art = game
 
     def show_frame(self, frame: Frame) -> None:
         eps = f" · ε {frame.epsilon:.3f}" if frame.epsilon else " · greedy"
-        overlay = (f"episode {frame.episode + 1} · step {frame.episode_step} · return {frame.episode_return:g}{eps}")
+        if self.game:
+            lives = f" · lives {frame.lives}" if frame.lives else ""
+            overlay = f"game {frame.episode + 1} · score {frame.episode_return:g}{lives}{eps}"
+        else:
+            overlay = f"episode {frame.episode + 1} · step {frame.episode_step} · return {frame.episode_return:g}{eps}"
         self.screen.set_image(to_qimage(frame.screen) if frame.screen is not None else None, overlay)
         if frame.net_input.ndim == 2:                          # a state vector: its numbers say more than pixels
             self._ensure_inputs(0)
@@ -225,6 +242,7 @@ class EnvView(QWidget):
     def _ensure_inputs(self, count: int) -> None:
         while len(self.input_views) < count:
             view = ImageView("")
+            view.pixel_art = self.game
             view.setMinimumSize(60, 30)
             self.input_views.append(view)
             self.inputs_row.addWidget(view)

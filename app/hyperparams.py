@@ -9,6 +9,7 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QRegularExpressionValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
+from dqn_core.envs import atari_games, minatar_games
 from dqn_core.config import GROUPS, PARAM_SPECS, ConfigError, ParamSpec, TrainConfig
 
 SLIDER_STEPS = 1000
@@ -288,6 +289,12 @@ class HyperparamPanel(QWidget):
             control = QComboBox()
             control.setEditable(True)
             control.addItems(list(spec.suggestions))
+            if name == "env_id":                     # the game families that are installed, by id
+                for games in (minatar_games(), atari_games()):
+                    if games:
+                        control.insertSeparator(control.count())
+                        control.addItems(games)
+                control.setMaxVisibleItems(20)
             control.lineEdit().editingFinished.connect(lambda n=name, c=control: self._emit(n, c.currentText()))
             control.activated.connect(lambda _, n=name, c=control: self._emit(n, c.currentText()))
         return control

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QS
 import pyqtgraph as pg
 from pyqtgraph import exporters
 
-from dqn_core.metrics import Metrics, running_mean
+from dqn_core.metrics import Metrics, headline, running_mean
 
 from .banner import Banner
 
@@ -31,6 +31,7 @@ REDRAW_MS = 50           # idle or paused: responsive
 REDRAW_BUSY_MS = 500     # while training: curves move slowly, and every redraw holds the GIL the trainer needs
 
 
+HEADLINE_TITLES = {"duration": "Episode duration (steps)", "return": "Episode return (score)"}
 X_UNITS = {"episode": "episode", "step": "step", "wall": "training time (s)"}
 
 
@@ -53,12 +54,13 @@ class PlotsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.metrics = Metrics()
+        self.headline = "duration"
         self.x_unit = "episode"
         self._dirty = True
         self._marker_count = -1
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.plots: dict[str, pg.PlotItem] = {}
-        specs = [("duration", "Episode duration (steps)", 3), ("eval", "Greedy evaluation return", 1),
+        specs = [("duration", HEADLINE_TITLES["duration"], 3), ("eval", "Greedy evaluation return", 1),
                  ("loss", "TD loss", 1), ("q", "Mean max-Q", 1), ("epsilon", "ε (exploration)", 1)]
         first = None
         for row, (key, title, stretch) in enumerate(specs):
@@ -80,7 +82,7 @@ class PlotsPanel(QWidget):
                 plot.getAxis("bottom").setStyle(showValues=False)
             self.plots[key] = plot
         self.curves = {
-            "duration": self.plots["duration"].plot(pen=pg.mkPen("#8ab4f8", width=1), name="duration"),
+            "duration": self.plots["duration"].plot(pen=pg.mkPen("#8ab4f8", width=1), name="each episode"),
             "mean100": self.plots["duration"].plot(pen=pg.mkPen("#d93025", width=2.5), name="100-episode mean"),
             "eval": self.plots["eval"].plot(pen=pg.mkPen("#188038", width=2), symbol="o", symbolSize=5,
                                             symbolBrush="#188038"),
@@ -200,7 +202,16 @@ class PlotsPanel(QWidget):
             return
         self._dirty = False
         m = self.metrics
+        # The top plot shows what a run is judged by: episode length where every step pays 1 (CartPole), else the
+        # return (a game's score).
         durations = np.asarray(m.episodes["duration"], dtype=float)
+        returns = np.asarray(m.episodes["total_return"], dtype=float)
+        kind = headline(durations, returns)
+        if kind != self.headline:
+            self.headline = kind
+            self.plots["duration"].setTitle(HEADLINE_TITLES[kind])
+        if kind == "return":
+            durations = returns
         if self.x_unit == "episode":
             x_ep = np.arange(1, len(durations) + 1, dtype=float)
         elif self.x_unit == "wall":

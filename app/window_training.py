@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QMessageBox
 from dqn_core import events as ev
 from dqn_core.config import PARAM_SPECS, ConfigError
 from dqn_core.control import Control
+from dqn_core.envs import FAMILY_PRESETS, env_family
 from dqn_core.metrics import Metrics, format_clock
+from dqn_core.presets import load_preset
 from dqn_core.runs import recorded
 
 from .undo import SettingChange
@@ -97,7 +99,8 @@ class TrainingActions:
 
     # ---- the session -------------------------------------------------------------------------------------------------
     def _start_session(self, job, control: Control, mode: str) -> None:
-        self.env_view.configure(self.config.env_id, self.config.obs == "pixels" and self.config.frame_op == "difference")
+        self.env_view.configure(self.config.env_id, self.config.obs == "pixels" and self.config.frame_op == "difference",
+                                game=self.config.obs in ("atari", "image"))
         session = TrainingSession(job, control, self)
         session.event.connect(self._on_event)
         session.failed.connect(self._on_failed)
@@ -203,7 +206,8 @@ class TrainingActions:
             self.plots.mark_dirty()
         elif isinstance(event, ev.Started):
             self.device_text = event.device
-            self.env_view.configure(event.config.env_id, self.env_view.difference, event.action_names)
+            self.env_view.configure(event.config.env_id, self.env_view.difference, event.action_names,
+                                    game=event.config.obs in ("atari", "image"))
             self._update_state()
         elif isinstance(event, ev.StateChanged):
             self.paused = event.state == "paused"
@@ -241,6 +245,8 @@ class TrainingActions:
     # ---- live edits ------------------------------------------------------------------------------------------------
     def _on_edit(self, name: str, value) -> None:
         """A control changed: validate, then send to the running trainer (live settings) or keep for the next start."""
+        if name == "env_id" and self._switch_family(str(value)):
+            return
         try:
             new = self.config.replace(**{name: value})
             if new.replay_capacity < new.batch_size:
@@ -254,6 +260,24 @@ class TrainingActions:
         old_value, new_value = getattr(self.config, name), getattr(new, name)
         if old_value != new_value:
             self.edits.push(SettingChange(self, name, old_value, new_value))    # applies it (Edit ▸ Undo takes back)
+
+    def _switch_family(self, env_id: str) -> bool:
+        """An env of another family (Atari, MinAtar, the rest) needs that family's observation pipeline and network:
+        take them from its preset, keeping this seed and device (undoable, as choosing a preset is)."""
+        family = env_family(env_id.strip())
+        if family == env_family(self.config.env_id):
+            return False
+        preset = FAMILY_PRESETS[family]
+        try:
+            config = load_preset(preset).replace(env_id=env_id.strip(), seed=self.config.seed,
+                                                 device=self.config.device, torch_threads=self.config.torch_threads)
+        except ConfigError as exc:
+            self.panel.show_error(exc)
+            self.panel.set_value("env_id", self.config.env_id)
+            return True
+        self._swap_to(config, preset, f"on {env_id.strip()}",
+                      f"{env_id.strip()} uses the {preset} preset's observation, network and learning settings")
+        return True
 
     def apply_setting(self, name: str, value) -> None:
         """Apply one checked setting: to the running trainer (live ones), or keep it for the next start."""

@@ -106,13 +106,15 @@ X_UNITS = ("step", "episode", "wall")
 
 
 def series(run: Run, key: str, x_unit: str = "step") -> tuple[np.ndarray, np.ndarray]:
-    """One curve of a run: `key` is duration (100-episode mean), eval, loss, q or epsilon; x in env steps (agent
-    steps), episodes or training seconds."""
-    from .metrics import running_mean
+    """One curve of a run: `key` is duration (the 100-episode mean of the episode's length, or of its return where
+    steps do not all pay 1: the window's headline), eval, loss, q or epsilon; x in env steps (agent steps),
+    episodes or training seconds."""
+    from .metrics import headline, running_mean
 
     e = run.episodes
     if key == "duration":
-        y = running_mean(e.get("duration", np.zeros(0)))
+        durations, returns = e.get("duration", np.zeros(0)), e.get("return", np.zeros(0))
+        y = running_mean(durations if headline(durations, returns) == "duration" else returns)
         return _x_for(run, e.get("step", np.zeros(0)), x_unit, e.get("wall")), y
     if key == "eval":
         v = run.evals

@@ -86,6 +86,19 @@ def minatar_games() -> list[str]:
     return [f"MinAtar/{game}-v1" for game in MINATAR_GAMES]
 
 
+FAMILY_PRESETS = {"atari": "mnih2013", "minatar": "minatar", "other": "zoo-state"}
+
+
+def env_family(env_id: str) -> str:
+    """'atari' (ALE games), 'minatar', or 'other': families that need their own observation pipeline and network
+    (FAMILY_PRESETS names the preset that sets them up)."""
+    if env_id.startswith("ALE/"):
+        return "atari"
+    if env_id.startswith("MinAtar/"):
+        return "minatar"
+    return "other"
+
+
 ATARI_EXTRA = "pip install 'dqn-studio[atari]' (ale-py, whose wheel carries the game ROMs, and OpenCV for resizing)"
 
 

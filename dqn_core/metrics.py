@@ -34,6 +34,15 @@ def running_mean(values: np.ndarray, window: int = 100) -> np.ndarray:
     return out
 
 
+def headline(durations: np.ndarray, returns: np.ndarray) -> str:
+    """Which episode measure a run is judged by: its length where every step paid 1 (CartPole's return is its
+    length), else its return (a game's score, Acrobot's negative time)."""
+    durations, returns = np.asarray(durations, dtype=float), np.asarray(returns, dtype=float)
+    if len(returns) == len(durations) and np.array_equal(durations, returns):
+        return "duration"
+    return "return"
+
+
 class Metrics:
     """Append-only columns kept as Python lists while training (cheap appends) and saved as arrays."""
 

@@ -4,6 +4,7 @@ a short run through the CLI, and several envs stepped together giving the same t
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -198,3 +199,51 @@ def test_without_ale_py_one_line_names_the_extra():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "needs the Atari extra: pip install 'dqn-studio[atari]'" in proc.stderr
+
+
+def test_the_window_picks_a_game_and_shows_its_screen_input_score_lives_and_action_names(make_window, qtbot):
+    w = make_window()                                              # a CartPole preset
+    box = w.panel.controls["env_id"]
+    assert box.findText("ALE/Breakout-v5") >= 0 and box.findText("MinAtar/Breakout-v1") >= 0
+    box.setEditText("ALE/Breakout-v5")
+    box.lineEdit().editingFinished.emit()                          # the user picks a game
+    assert w.config.env_id == "ALE/Breakout-v5" and w.config.obs == "atari" and w.config.network == "mnih2013-cnn"
+    assert w.preset_name == "mnih2013"
+    w.actions_by_name["undo"].trigger()                            # one undo brings the CartPole settings back
+    assert w.config.env_id == "CartPole-v1" and w.config.obs == "state"
+    w.actions_by_name["redo"].trigger()
+    w._set_config(w.config.replace(replay_capacity=3000, learning_starts=100_000, device="cpu"), "test")
+    w.start_training()
+    qtbot.waitUntil(lambda: w.env_view.frames_shown >= 3, timeout=60_000)
+    screen = w.env_view.screen
+    assert (screen.image.width(), screen.image.height()) == (160, 210)      # the game's own frame …
+    rect = screen.target_rect()
+    scale = rect.width() / 160
+    assert screen.pixel_art and rect.height() == pytest.approx(210 * scale)  # … unsmoothed, its shape kept,
+    assert scale < 2 or scale == int(scale)                                  # ×2, ×3 … when there is room
+    assert re.fullmatch(r"game \d+ · score \d+ · lives [1-5] · ε [01]\.\d+", screen.overlay)
+    assert len(w.env_view.input_views) == 4
+    assert all((v.image.width(), v.image.height()) == (84, 84) for v in w.env_view.input_views)
+    assert w.env_view.bars.names == ["NOOP", "FIRE", "RIGHT", "LEFT"]
+    w.actions_by_name["stop"].trigger()
+    qtbot.waitUntil(lambda: w.session is None, timeout=60_000)
+
+
+def test_the_top_plot_shows_the_score_when_steps_do_not_all_pay_one(qtbot):
+    from app.plots import PlotsPanel
+    from dqn_core.metrics import Metrics
+
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    metrics = Metrics()
+    for k, (length, score) in enumerate([(900, 2.0), (1200, 5.0), (700, 0.0)]):
+        metrics.add_episode(1000 * (k + 1), length, score, 10.0 * (k + 1))
+    panel.set_metrics(metrics)
+    assert panel.plots["duration"].titleLabel.text == "Episode return (score)"
+    assert list(panel.curves["duration"].getData()[1]) == [2.0, 5.0, 0.0]
+    cartpole = Metrics()
+    for k in range(3):
+        cartpole.add_episode(100 * (k + 1), 20 + k, float(20 + k), 1.0 * k)
+    panel.set_metrics(cartpole)
+    assert panel.plots["duration"].titleLabel.text == "Episode duration (steps)"
+    assert list(panel.curves["duration"].getData()[1]) == [20.0, 21.0, 22.0]
