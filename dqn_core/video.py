@@ -120,14 +120,17 @@ class RecordingCancelled(Exception):
 
 def greedy_frames(trainer, episodes: int, seed: int) -> Iterator[np.ndarray]:
     """The rendered screen at the start of each of `episodes` greedy episodes and after each of their steps, played
-    on an environment of its own (so a recording never disturbs training's or evaluation's)."""
+    on an environment of its own (so a recording never disturbs training's or evaluation's), at the evaluation's ε
+    with each episode's exploration drawn from its seed, as dqn-eval plays it."""
     from .envs import ObservedEnv
 
     env = ObservedEnv(trainer.config, seed)
+    eps = trainer.config.eval_epsilon
     try:
         for i in range(episodes):
             env.reseed(seed + i)
             env.reset()
+            rng = np.random.default_rng(seed + i)
             done = False
             while True:
                 screen = env.screen()
@@ -137,6 +140,8 @@ def greedy_frames(trainer, episodes: int, seed: int) -> Iterator[np.ndarray]:
                 if done:
                     break
                 action = int(np.argmax(trainer.agent.q_values(env.stacked())))
+                if eps > 0 and rng.random() < eps:
+                    action = int(rng.integers(env.n_actions))
                 _, _, terminated, truncated = env.step(action)
                 done = terminated or truncated
     finally:
@@ -144,7 +149,11 @@ def greedy_frames(trainer, episodes: int, seed: int) -> Iterator[np.ndarray]:
 
 
 def default_fps(trainer) -> float:
-    """The env's own rendering rate where it declares one, else 30."""
+    """Real time: the env's own rendering rate where it declares one (else 30) over the env steps each recorded frame
+    spans (Atari: 60 frames/s, one recorded frame per 4)."""
+    if trainer.env.ale is not None:
+        return 60.0 / trainer.config.action_repeat     # the console's 60 frames/s (ale-py declares 30 for its own)
     fps = getattr(trainer.env.env.unwrapped, "metadata", {}).get("render_fps")
-    return float(fps) if isinstance(fps, (int, float)) and fps > 0 else 30.0
+    fps = float(fps) if isinstance(fps, (int, float)) and fps > 0 else 30.0
+    return fps / trainer.config.action_repeat
 

@@ -186,11 +186,17 @@ def test_a_short_atari_run_through_the_cli_then_dqn_eval_at_the_papers_epsilon(t
     assert proc.returncode == 0, proc.stderr
     data = json.loads(summary.read_text())
     assert data["steps"] in (400, 401) and data["updates"] >= 45 and data["env_steps"] >= 4 * 398
-    proc = subprocess.run([*EVAL, str(agent), "--episodes", "1", "--summary-json", str(played)],
+    video = tmp_path / "pong.gif"
+    proc = subprocess.run([*EVAL, str(agent), "--episodes", "1", "--summary-json", str(played), "--video", str(video)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     score = json.loads(played.read_text())["returns"][0]
     assert -21 <= score <= 21 and score == int(score)            # Pong's real score, not a clipped sum
+    from PIL import Image
+
+    with Image.open(video) as image:                             # the game's own frames, one per agent step,
+        assert image.size == (160, 210) and image.n_frames > 200  # a game of Pong lasting hundreds of them
+        assert image.info["duration"] == pytest.approx(1000 / 15, abs=10)    # about real time (GIF counts 10 ms)
 
 
 def test_without_ale_py_one_line_names_the_extra():
