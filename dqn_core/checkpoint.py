@@ -309,7 +309,8 @@ def _restore(trainer, meta: dict[str, Any], arrays: dict[str, np.ndarray], where
         trainer.replay.load_state(replay_meta, replay_arrays)
     env_arrays = {k[4:]: v for k, v in arrays.items() if k.startswith("env.")}
     restored = False
-    if c.get("episode_open") and replay_meta is not None:
+    # Exact resume is for one env: with several, every env starts a new episode (its frames still one per step).
+    if c.get("episode_open") and replay_meta is not None and trainer.num_envs == 1:
         restored = trainer.env.restore(meta["env"], env_arrays)
     if restored:
         trainer.episode_open = True

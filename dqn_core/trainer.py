@@ -315,6 +315,7 @@ class Trainer:
             self._begin_episode(i)
         else:                        # its next episode starts at the next step, keeping one frame per env per step
             self.episodes_open[i] = False
+            self.episode_steps[i], self.episode_returns[i] = 0, 0.0
         if cfg.eval_unit == "episodes":
             yield from self._maybe_evaluate(control, self.episode - 1, self.episode)
 

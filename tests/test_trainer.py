@@ -278,3 +278,25 @@ def test_batched_evaluation_plays_the_same_episodes(state_config, pixel_config):
             one_by_one.append(total)
         assert trainer.greedy_returns(seeds) == one_by_one
         assert len(set(one_by_one)) > 1                   # the seeds really give different episodes
+
+
+def test_several_envs_count_every_step_and_resume_from_a_file_with_their_replay(state_config, tmp_path):
+    """num_envs = 3 on CartPole: decisions and episodes are every env's, schedules fire per env step, and a saved
+    agent with its replay memory goes on training with each env's frames still in their own slots."""
+    from dqn_core.checkpoint import load_agent, save_agent
+
+    config = state_config.replace(num_envs=3, replay_capacity=1000, learning_starts=64, train_freq=4, eval_every=0)
+    trainer = Trainer(config)
+    events = collect(trainer.run(max_steps=600))
+    ends = of(events, ev.EpisodeEnd)
+    assert 600 <= trainer.step <= 602 and trainer.replay.capacity == 999   # an env starting anew makes no decision
+    assert abs(trainer.updates - (trainer.step - 64) / 4) <= 2                # one update per 4 steps of any env
+    assert sum(e.duration for e in ends) + sum(trainer.episode_steps) == trainer.env_steps == trainer.step
+    path = tmp_path / "three.dqn"
+    save_agent(trainer, path, include_replay=True)
+    again = load_agent(path)
+    assert again.num_envs == 3 and len(again.replay) == len(trainer.replay)
+    collect(again.run(max_steps=300))
+    assert again.step >= trainer.step + 300 and again.episode > trainer.episode
+    stacks = again.replay.stack_indices(np.flatnonzero(again.replay.valid[:again.replay.size]))
+    assert (stacks % 3 == stacks[:, -1:] % 3).all()            # a stack never mixes envs
