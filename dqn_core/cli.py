@@ -353,6 +353,8 @@ def eval_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=100, metavar="N", help="greedy episodes to play (default 100)")
     p.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the first episode (default: "
                    "the agent's seed + 5,000,000)")
+    p.add_argument("--epsilon", type=float, default=None, metavar="E", help="exploration while playing (default: "
+                   "the agent's eval_epsilon: 0 for most presets, 0.05 for Atari's)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
     p.add_argument("--summary-json", metavar="FILE")
     p.add_argument("--video", metavar="OUT.mp4|OUT.gif", help="also record the episodes played, frame by frame "
@@ -395,6 +397,8 @@ def _eval(args: argparse.Namespace) -> int:
     from .checkpoint import load_agent
 
     trainer = load_agent(args.file, device=args.device)
+    if args.epsilon is not None:
+        trainer.config = trainer.config.replace(eval_epsilon=args.epsilon)     # checked: a number in [0, 1]
     base = trainer.config.seed + 5_000_000 if args.seed is None else args.seed
     started = time.perf_counter()
     returns = trainer.greedy_returns([base + i for i in range(args.episodes)])
@@ -402,6 +406,7 @@ def _eval(args: argparse.Namespace) -> int:
     summary = {"file": args.file, "env_id": trainer.config.env_id, "episodes": args.episodes,
                "mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
                "min_return": float(np.min(returns)), "max_return": float(np.max(returns)),
+               "epsilon": trainer.config.eval_epsilon,
                "wall_seconds": round(seconds, 3), "device": trainer.device_name, "trained_steps": trainer.step,
                "returns": returns}
     if args.video:
@@ -413,7 +418,8 @@ def _eval(args: argparse.Namespace) -> int:
               f"in {args.video}", file=sys.stderr)
     if args.summary_json:
         _write_json(args.summary_json, summary)
-    print(f"{args.file}: {args.episodes} greedy episodes of {trainer.config.env_id}: mean return "
+    played = "greedy" if not trainer.config.eval_epsilon else f"ε = {trainer.config.eval_epsilon:g}"
+    print(f"{args.file}: {args.episodes} {played} episodes of {trainer.config.env_id}: mean return "
           f"{summary['mean_return']:.2f} ± {summary['std_return']:.2f} (min {summary['min_return']:g}, "
           f"max {summary['max_return']:g})")
     return 0

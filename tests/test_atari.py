@@ -190,13 +190,18 @@ def test_a_short_atari_run_through_the_cli_then_dqn_eval_at_the_papers_epsilon(t
     proc = subprocess.run([*EVAL, str(agent), "--episodes", "1", "--summary-json", str(played), "--video", str(video)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    score = json.loads(played.read_text())["returns"][0]
+    result = json.loads(played.read_text())
+    score = result["returns"][0]
     assert -21 <= score <= 21 and score == int(score)            # Pong's real score, not a clipped sum
+    assert result["epsilon"] == 0.05 and "1 ε = 0.05 episodes of ALE/Pong-v5" in proc.stdout
     from PIL import Image
 
     with Image.open(video) as image:                             # the game's own frames, one per agent step,
         assert image.size == (160, 210) and image.n_frames > 200  # a game of Pong lasting hundreds of them
         assert image.info["duration"] == pytest.approx(1000 / 15, abs=10)    # about real time (GIF counts 10 ms)
+    proc = subprocess.run([*EVAL, str(agent), "--episodes", "1", "--epsilon", "7"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and "eval_epsilon = 7.0 is invalid: a number in [0, 1]" in proc.stderr
 
 
 def test_without_ale_py_one_line_names_the_extra():
