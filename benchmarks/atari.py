@@ -1,6 +1,7 @@
 """Atari training throughput: DQN Studio's `mnih2013` preset against a faithful CleanRL-style loop, same run.
 
     python -m benchmarks.atari [--game ALE/Pong-v5] [--steps 4000] [--learning-starts 1000] [--repeats 2]
+    python -m benchmarks.atari --profile            # where a step of ours goes
 
 Both train on the same game with one update of 32 transitions per 4 agent steps, at num_envs 1 and 8, alternating
 the reference and ours `--repeats` times; each figure is agent steps (4 frames each) per second after learning
@@ -60,7 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--capacity", type=int, default=10_000, help="replay capacity of both (the reference's "
                         "float stacks take 226 KB a transition)")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="instead: where a step of ours goes (cProfile, one "
+                        "env), by function")
     args = parser.parse_args(argv)
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(ours, args.game, 1, args.steps, args.learning_starts, args.capacity)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        return 0
     rows, results = [], []
     contenders = {"CleanRL": functools.partial(reference, atari_reference.QNetwork),
                   "CleanRL loop, 2013 net": functools.partial(reference, atari_reference.Mnih2013Network),

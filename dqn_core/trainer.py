@@ -227,6 +227,8 @@ class Trainer:
         if self.num_envs == 1:
             action, q_shown = self.agent.act(stacked[0], eps, self.rng, want_q=show)
             actions = [action]
+        elif not acting:                                # every env ended at the last step: all start anew
+            actions = []
         else:
             chosen, q = self.agent.act_batch(np.stack(stacked), eps, self.rng, want_q=show and 0 in acting)
             actions = chosen.tolist()

@@ -300,3 +300,12 @@ def test_several_envs_count_every_step_and_resume_from_a_file_with_their_replay(
     assert again.step >= trainer.step + 300 and again.episode > trainer.episode
     stacks = again.replay.stack_indices(np.flatnonzero(again.replay.valid[:again.replay.size]))
     assert (stacks % 3 == stacks[:, -1:] % 3).all()            # a stack never mixes envs
+
+
+def test_several_envs_that_all_end_at_once_all_start_anew(state_config):
+    """Episodes cut at 10 steps end on the same step in every env; the next step only restarts them."""
+    trainer = Trainer(state_config.replace(num_envs=2, max_episode_steps=10))
+    events = collect(trainer.run(max_steps=100))
+    assert not of(events, ev.Failed)
+    ends = of(events, ev.EpisodeEnd)
+    assert len(ends) == 10 and all(e.duration == 10 for e in ends)
