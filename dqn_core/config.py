@@ -217,6 +217,9 @@ class TrainConfig:
                              "Sizes of the fully connected hidden layers (mlp; the head of fast-cnn uses the first).",
                              minimum=1, maximum=4096)
     dueling: bool = _p(False, "Network", "Dueling head", "Separate state-value and advantage streams (Wang et al. 2016).")
+    layer_norm: bool = _p(False, "Network", "Layer normalisation",
+                          "Normalise each layer's output before its ReLU (LayerNorm; over channels and positions in "
+                          "convolutions), which can steady learning (Gallici et al. 2024). Not the lecture's net.")
     # Optimisation
     optimizer: str = _p("rmsprop", "Optimisation", "Optimizer",
                         "Gradient method. rmsprop: torch's defaults (the lecture); rmsprop-centered: the DQN papers' "
@@ -320,6 +323,9 @@ class TrainConfig:
         if self.obs == "state" and self.network in CONV_NETWORKS:
             raise ConfigError("network", self.network, "convolutional networks need obs = 'pixels', 'image' or "
                               "'atari'; use 'mlp' or 'auto'")
+        if self.layer_norm and (self.network == "lecture-cnn" or (self.network == "auto" and self.obs == "pixels")):
+            raise ConfigError("layer_norm", True, "not with the lecture's net (it normalises with BatchNorm); choose "
+                              "another network")
         if self.obs == "atari" and not self.env_id.startswith("ALE/"):
             raise ConfigError("obs", self.obs, f"'atari' preprocesses ALE games (env_id 'ALE/<Game>-v5'), not "
                               f"env_id = {self.env_id!r}")

@@ -67,7 +67,12 @@ class MLPBody(nn.Sequential):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self._modules.values():
-            x = F.linear(x, layer.weight, layer.bias) if isinstance(layer, nn.Linear) else torch.relu_(x)
+            if isinstance(layer, nn.Linear):
+                x = F.linear(x, layer.weight, layer.bias)
+            elif isinstance(layer, nn.ReLU):
+                x = torch.relu_(x)
+            else:
+                x = layer(x)
         return x
 
 
@@ -92,29 +97,31 @@ def _lecture_body(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
     return nn.Sequential(*layers, nn.Flatten()), h, w, 32
 
 
-def _nature_body(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
-    body = nn.Sequential(nn.Conv2d(c, 32, 8, 4), nn.ReLU(inplace=True),
-                         nn.Conv2d(32, 64, 4, 2), nn.ReLU(inplace=True),
-                         nn.Conv2d(64, 64, 3, 1), nn.ReLU(inplace=True), nn.Flatten())
-    for k, s in ((8, 4), (4, 2), (3, 1)):
-        h, w = conv_out(h, k, s), conv_out(w, k, s)
-    return body, h, w, 64
+# Convolutions (channels, kernel, stride) of each conv body but the lecture's.
+CONV_LAYERS = {
+    "nature-cnn": ((32, 8, 4), (64, 4, 2), (64, 3, 1)),      # Mnih et al. 2015
+    "mnih2013-cnn": ((16, 8, 4), (32, 4, 2)),                # Mnih et al. 2013
+    "fast-cnn": ((32, 8, 4), (32, 4, 2)),                    # ours: cheap, for small pixel frames
+    "minatar-cnn": ((16, 3, 1),),                            # Young & Tian 2019
+}
+HIDDEN = {"nature-cnn": 512, "mnih2013-cnn": 256}           # the others' hidden layer is hidden_sizes[0]
 
 
-def _two_conv_body(first: int, second: int):
-    """8×8 stride-4 then 4×4 stride-2 convolutions: the 2013 Atari DQN's (16, 32) and our cheap fast-cnn (32, 32)."""
-    def make(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
-        body = nn.Sequential(nn.Conv2d(c, first, 8, 4), nn.ReLU(inplace=True),
-                             nn.Conv2d(first, second, 4, 2), nn.ReLU(inplace=True), nn.Flatten())
-        for k, s in ((8, 4), (4, 2)):
-            h, w = conv_out(h, k, s), conv_out(w, k, s)
-        return body, h, w, second
-    return make
+def _conv_body(c: int, h: int, w: int, layers: tuple[tuple[int, int, int], ...],
+               norm: bool) -> tuple[nn.Module, int, int, int]:
+    """Conv → (LayerNorm over channels and positions, as GroupNorm with one group) → ReLU, per layer."""
+    modules: list[nn.Module] = []
+    for c_out, k, stride in layers:
+        modules.append(nn.Conv2d(c, c_out, k, stride))
+        if norm:
+            modules.append(nn.GroupNorm(1, c_out))
+        modules.append(nn.ReLU(inplace=True))
+        c, h, w = c_out, conv_out(h, k, stride), conv_out(w, k, stride)
+    return nn.Sequential(*modules, nn.Flatten()), h, w, c
 
 
-def _minatar_body(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
-    body = nn.Sequential(nn.Conv2d(c, 16, 3, 1), nn.ReLU(inplace=True), nn.Flatten())
-    return body, conv_out(h, 3, 1), conv_out(w, 3, 1), 16
+def _hidden(size: int, hidden: int, norm: bool) -> list[nn.Module]:
+    return [nn.Linear(size, hidden), *([nn.LayerNorm(hidden)] if norm else []), nn.ReLU(inplace=True)]
 
 
 def resolved_network(config: TrainConfig, frame_shape: tuple[int, ...] | None = None) -> str:
@@ -148,24 +155,20 @@ def build_q_network(config: TrainConfig, frame_shape: tuple[int, ...], history: 
         layers: list[nn.Module] = []
         size = in_features
         for hidden in config.hidden_sizes:
-            layers += [nn.Linear(size, hidden), nn.ReLU(inplace=True)]
+            layers += _hidden(size, hidden, config.layer_norm)
             size = hidden
         return QNetwork(adapter, MLPBody(*layers), size, n_actions, config.dueling)
     _, h, w = frame_shape
-    make = {"lecture-cnn": _lecture_body, "nature-cnn": _nature_body, "fast-cnn": _two_conv_body(32, 32),
-            "mnih2013-cnn": _two_conv_body(16, 32), "minatar-cnn": _minatar_body}[kind]
-    body, oh, ow, oc = make(in_channels, h, w)
+    if kind == "lecture-cnn":
+        body, oh, ow, oc = _lecture_body(in_channels, h, w)
+    else:
+        body, oh, ow, oc = _conv_body(in_channels, h, w, CONV_LAYERS[kind], config.layer_norm)
     if oh <= 0 or ow <= 0:
         raise ConfigError("network", kind, f"needs larger frames than {h}×{w} px (frame_height/frame_width)")
     features = oh * ow * oc
-    if kind == "nature-cnn":
-        body = nn.Sequential(body, nn.Linear(features, 512), nn.ReLU(inplace=True))
-        features = 512
-    elif kind == "mnih2013-cnn":
-        body = nn.Sequential(body, nn.Linear(features, 256), nn.ReLU(inplace=True))
-        features = 256
-    elif kind in ("fast-cnn", "minatar-cnn"):
-        body = nn.Sequential(body, nn.Linear(features, config.hidden_sizes[0]), nn.ReLU(inplace=True))
-        features = config.hidden_sizes[0]
+    if kind != "lecture-cnn":
+        hidden = HIDDEN.get(kind, config.hidden_sizes[0])
+        body = nn.Sequential(body, *_hidden(features, hidden, config.layer_norm))
+        features = hidden
     # Conv weights in channels-last order to match the input (see PixelInput).
     return QNetwork(adapter, body, features, n_actions, config.dueling).to(memory_format=torch.channels_last)

@@ -309,3 +309,16 @@ def test_several_envs_that_all_end_at_once_all_start_anew(state_config):
     assert not of(events, ev.Failed)
     ends = of(events, ev.EpisodeEnd)
     assert len(ends) == 10 and all(e.duration == 10 for e in ends)
+
+
+def test_layer_norm_normalises_every_layer_and_trains(pixel_config, state_config):
+    from torch import nn
+
+    for config, norms in ((pixel_config, (nn.GroupNorm, nn.LayerNorm)), (state_config, (nn.LayerNorm,))):
+        trainer = Trainer(config.replace(layer_norm=True, learning_starts=32, eval_every=0))
+        kinds = {type(m) for m in trainer.agent.q_net.modules()}
+        assert set(norms) <= kinds
+        collect(trainer.run(max_steps=100))
+        assert trainer.updates > 0 and np.isfinite(trainer.metrics.stats["loss"][-1])
+    with pytest.raises(Exception, match="layer_norm = True is invalid: not with the lecture's net"):
+        pixel_config.replace(network="lecture-cnn", layer_norm=True)
