@@ -28,7 +28,7 @@ from .banner import Banner
 pg.setConfigOptions(antialias=False, background="w", foreground="#202124")
 
 REDRAW_MS = 50           # idle or paused: responsive
-REDRAW_BUSY_MS = 500     # while training: curves move slowly, and every redraw holds the GIL the trainer needs
+REDRAW_BUSY_MS = 1000    # while training: curves move slowly, and every redraw holds the GIL the trainer needs
 
 
 HEADLINE_TITLES = {"duration": "Episode duration (steps)", "return": "Episode return (score)"}
