@@ -28,6 +28,14 @@ def epsilon(config: TrainConfig, step: int) -> float:
     return end + (start - end) * math.exp(-step / decay)
 
 
+def evaluation_action(q: np.ndarray, eps: float, rng: np.random.Generator) -> int:
+    """The greedy action of Q-values `q`, or with probability `eps` (the evaluation ε) a random one, drawn from the
+    episode's own generator (evaluation, Watch, dqn-eval and recordings play the same episode for the same seed)."""
+    if eps > 0 and rng.random() < eps:
+        return int(rng.integers(len(q)))
+    return int(np.argmax(q))
+
+
 def learning_rate(config: TrainConfig, step: int) -> float:
     """The optimizer's step size after `step` steps: constant, or a linear ramp to `lr_end` (then flat)."""
     if config.lr_schedule == "linear":

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from . import events as ev
-from .agent import DQNAgent, NonFiniteLossError, epsilon, learning_rate
+from .agent import DQNAgent, NonFiniteLossError, epsilon, evaluation_action, learning_rate
 from .config import LIVE_FIELDS, ConfigError, TrainConfig, parse_values
 from .control import Control, SaveRequest
 from .device import describe_device, one_thread, resolve_device, reuse_freed_memory, set_threads
@@ -437,11 +437,10 @@ class Trainer:
             while playing:
                 if control is not None and control.stop_requested:
                     return None
-                actions = self.agent.q_values_batch(np.stack([envs[i].stacked() for i in playing])).argmax(axis=1)
+                q = self.agent.q_values_batch(np.stack([envs[i].stacked() for i in playing]))
                 still = []
-                for i, action in zip(playing, actions):
-                    if eps > 0 and rngs[i].random() < eps:
-                        action = rngs[i].integers(self.env.n_actions)
+                for i, q_i in zip(playing, q):
+                    action = evaluation_action(q_i, eps, rngs[i])
                     _, reward, terminated, truncated = envs[i].step(int(action))
                     totals[i] += reward
                     if not (terminated or truncated):
@@ -464,9 +463,7 @@ class Trainer:
         while not done:
             stacked = env.stacked()
             q = self.agent.q_values(stacked)
-            action = int(np.argmax(q))
-            if eps > 0 and rng.random() < eps:
-                action = int(rng.integers(env.n_actions))
+            action = evaluation_action(q, eps, rng)
             _, reward, terminated, truncated = env.step(action)
             total += reward
             t += env.last_env_steps

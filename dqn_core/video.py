@@ -122,6 +122,7 @@ def greedy_frames(trainer, episodes: int, seed: int) -> Iterator[np.ndarray]:
     """The rendered screen at the start of each of `episodes` greedy episodes and after each of their steps, played
     on an environment of its own (so a recording never disturbs training's or evaluation's), at the evaluation's ε
     with each episode's exploration drawn from its seed, as dqn-eval plays it."""
+    from .agent import evaluation_action
     from .envs import ObservedEnv
 
     env = ObservedEnv(trainer.config, seed)
@@ -139,9 +140,7 @@ def greedy_frames(trainer, episodes: int, seed: int) -> Iterator[np.ndarray]:
                 yield screen
                 if done:
                     break
-                action = int(np.argmax(trainer.agent.q_values(env.stacked())))
-                if eps > 0 and rng.random() < eps:
-                    action = int(rng.integers(env.n_actions))
+                action = evaluation_action(trainer.agent.q_values(env.stacked()), eps, rng)
                 _, _, terminated, truncated = env.step(action)
                 done = terminated or truncated
     finally:
