@@ -185,6 +185,9 @@ def test_random_shift_moves_each_image_whole_and_repeats_the_edges():
         assert found
         offsets.add(found[0])
     assert len(offsets) > 10                  # shifts differ across the batch
+    torch.manual_seed(3)                      # frames in channels-last memory order move the same way
+    torch.randint(0, 255, (64, 2, 12, 16), dtype=torch.uint8)
+    assert torch.equal(random_shift(frames.contiguous(memory_format=torch.channels_last), 2), shifted)
 
 
 def test_training_with_random_shifts_resumes_exactly(tmp_path, pixel_config):
