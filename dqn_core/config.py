@@ -206,6 +206,10 @@ class TrainConfig:
                        choices=("difference", "stack"))
     frame_stack: int = _p(4, "Observation", "Frames stacked", "How many recent frames the network sees with frame_op=stack.",
                           minimum=1, maximum=8, step=1, unit="frames")
+    frame_gap: int = _p(1, "Observation", "Frame spacing",
+                        "Steps between the frames the network sees (stacked or differenced): at low resolution a "
+                        "slow motion moves too little in one step to show; 2–3 makes it visible.",
+                        minimum=1, maximum=8, step=1, unit="steps")
     # Network
     network: str = _p("auto", "Network", "Architecture",
                       "auto: lecture-cnn for pixels, nature-cnn for Atari, minatar-cnn for small images, mlp for "

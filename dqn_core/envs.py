@@ -208,7 +208,8 @@ class ObservedEnv:
         self.seed = seed
         self.n_actions = int(self.env.action_space.n)
         self.history = history_length(config)
-        self._frames: deque[np.ndarray] = deque(maxlen=self.history)
+        # The frames seen are `frame_gap` steps apart: keep every frame of that window, show every gap-th.
+        self._frames: deque[np.ndarray] = deque(maxlen=(self.history - 1) * config.frame_gap + 1)
         self._screen: np.ndarray | None = None        # full-size frame rendered this step, reused for display
         self._seeded = False
         self.last_env_steps = 0                       # env steps the last step() took (action repeat)
@@ -272,7 +273,7 @@ class ObservedEnv:
                     obs, _ = self.env.reset()
         frame = self._observe(obs)
         self._frames.clear()
-        for _ in range(self.history):
+        for _ in range(self._frames.maxlen):
             self._frames.append(frame)
         return frame
 
@@ -312,7 +313,8 @@ class ObservedEnv:
 
     def stacked(self) -> np.ndarray:
         """The network's current input, oldest frame first: (history, *frame_shape)."""
-        return np.stack(self._frames)
+        gap = self.config.frame_gap
+        return np.stack(self._frames if gap == 1 else list(self._frames)[::gap])
 
     def screen(self) -> np.ndarray | None:
         """The full-size rendered frame (H, W, 3) uint8 for display, or None if the env cannot render."""
@@ -358,7 +360,7 @@ class ObservedEnv:
         """
         unwrapped = self.env.unwrapped
         meta: dict[str, Any] = {"seeded": self._seeded, "restorable": False}
-        arrays: dict[str, np.ndarray] = {"frames": self.stacked()} if self._frames else {}
+        arrays: dict[str, np.ndarray] = {"frames": np.stack(self._frames)} if self._frames else {}
         rng = getattr(unwrapped, "_np_random", None)
         if rng is not None:
             meta["np_random"] = rng.bit_generator.state

@@ -82,10 +82,12 @@ class ReplayMemory:
     """Ring buffer of frames and transitions.
 
     :param history: frames per observation (stack size; 2 for a difference; 1 for state vectors).
+    :param gap: the stream's steps between an observation's frames (`frame_gap`).
     """
 
     def __init__(self, capacity: int, frame_shape: tuple[int, ...], frame_dtype: np.dtype, history: int,
-                 device: torch.device, check_memory: bool = True, prioritized: bool = False, streams: int = 1) -> None:
+                 device: torch.device, check_memory: bool = True, prioritized: bool = False, streams: int = 1,
+                 gap: int = 1) -> None:
         if capacity < 2 * streams or capacity % streams:
             raise ValueError(f"replay_capacity must be a multiple of num_envs = {streams} and at least {2 * streams}")
         self.capacity = capacity
@@ -93,6 +95,7 @@ class ReplayMemory:
         self.frame_shape = tuple(frame_shape)
         self.frame_dtype = np.dtype(frame_dtype)
         self.history = history
+        self.gap = gap
         self.device = device
         need = estimate_bytes(capacity, self.frame_shape, self.frame_dtype)
         have = available_memory(device) if check_memory else None
@@ -161,16 +164,18 @@ class ReplayMemory:
         return (idx - oldest) % self.capacity < self.streams
 
     def stack_indices(self, idx: np.ndarray) -> np.ndarray:
-        """(B, history) slots for observations ending at `idx`; at an episode start the first frame repeats."""
+        """(B, history) slots for observations ending at `idx`, `gap` steps of the stream apart; before an episode's
+        start its first frame repeats (as the env's own history does)."""
         h = self.history
         out = np.empty((len(idx), h), dtype=np.int64)
         out[:, h - 1] = idx
         cur = idx.copy()
         blocked = self.episode_start[cur] | self._oldest_of_stream(cur)
         for j in range(h - 2, -1, -1):
-            cur = np.where(blocked, cur, (cur - self.streams) % self.capacity)
+            for _ in range(self.gap):
+                cur = np.where(blocked, cur, (cur - self.streams) % self.capacity)
+                blocked |= self.episode_start[cur] | self._oldest_of_stream(cur)
             out[:, j] = cur
-            blocked |= self.episode_start[cur] | self._oldest_of_stream(cur)
         return out
 
     def sample_indices(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:

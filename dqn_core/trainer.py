@@ -58,7 +58,7 @@ class Trainer:
                               f"must hold at least two frames per env (num_envs = {self.num_envs})")
         self.replay = ReplayMemory(capacity, tuple(self.env.frame_shape), self.env.frame_dtype,
                                    self.history, self.device, check_memory=check_memory,
-                                   prioritized=config.prioritized, streams=self.num_envs)
+                                   prioritized=config.prioritized, streams=self.num_envs, gap=config.frame_gap)
         self.metrics = Metrics()
         self.step = 0                              # decisions (agent steps); every schedule counts these
         self.env_steps = 0                         # env steps: more than `step` with action_repeat > 1

@@ -190,11 +190,13 @@ def test_random_shift_moves_each_image_whole_and_repeats_the_edges():
     assert torch.equal(random_shift(frames.contiguous(memory_format=torch.channels_last), 2), shifted)
 
 
-def test_training_with_random_shifts_resumes_exactly(tmp_path, pixel_config):
+@pytest.mark.parametrize("gap", [1, 3])
+def test_training_with_random_shifts_resumes_exactly(tmp_path, pixel_config, gap):
+    """Also with frames 3 steps apart: the env's whole window of recent frames is saved and put back."""
     from dqn_core.checkpoint import load_agent, save_agent
     from dqn_core.trainer import Trainer
 
-    config = pixel_config.replace(augment_shift=3)
+    config = pixel_config.replace(augment_shift=3, frame_gap=gap)
     straight = Trainer(config)
     for _ in straight.run(max_steps=240):
         pass

@@ -64,6 +64,15 @@ def test_frame_stack_keeps_the_last_k_frames(pixel_config):
     assert env.stacked().shape == (3, 1, 40, 80)
 
 
+def test_frame_gap_shows_every_gap_th_frame(pixel_config):
+    env = ObservedEnv(pixel_config.replace(frame_stack=3, frame_gap=2), seed=0)
+    first = env.reset()
+    frames = [env.step(1)[0]]
+    assert np.array_equal(env.stacked(), np.stack([first, first, frames[0]]))      # the first frame repeats
+    frames += [env.step(0)[0] for _ in range(5)]
+    assert np.array_equal(env.stacked(), np.stack(frames[-5::2]))
+
+
 def test_same_seed_same_episode(state_config):
     runs = []
     for _ in range(2):

@@ -45,6 +45,14 @@ def test_stacks_never_straddle_an_episode_start():
     assert values(batch.next_obs).tolist() == [[4, 4, 5], [4, 5, 6], [5, 6, 7]]
 
 
+def test_stacks_with_a_gap_take_every_gap_th_frame_and_stop_at_the_episode_start():
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=3, device=torch.device(TEST_DEVICE), gap=2)
+    fill(mem, [5, 4])                                          # frames 0..5 (episode 1), 6..10 (episode 2)
+    batch = mem.gather(np.array([1, 3, 7, 9]), gamma=0.9)
+    assert values(batch.obs).tolist() == [[0, 0, 1], [0, 1, 3], [6, 6, 7], [6, 7, 9]]
+    assert values(batch.next_obs).tolist() == [[0, 0, 2], [0, 2, 4], [6, 6, 8], [6, 8, 10]]
+
+
 def test_terminal_transition_has_zero_discount_and_next_frame():
     mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=1, device=torch.device(TEST_DEVICE))
     fill(mem, [3])

@@ -322,3 +322,33 @@ def test_layer_norm_normalises_every_layer_and_trains(pixel_config, state_config
         assert trainer.updates > 0 and np.isfinite(trainer.metrics.stats["loss"][-1])
     with pytest.raises(Exception, match="layer_norm = True is invalid: not with the lecture's net"):
         pixel_config.replace(network="lecture-cnn", layer_norm=True)
+
+
+def test_replayed_observations_are_what_the_envs_showed_with_a_frame_gap(pixel_config):
+    """frame_gap 2 with 3 stacked frames and 2 envs: every observation and next observation the replay memory gives
+    back is one an env showed the network while training (its own frames, 2 steps apart, not across episodes)."""
+    trainer = Trainer(pixel_config.replace(frame_stack=3, frame_gap=2, num_envs=2, learning_starts=10**6))
+    shown: set[bytes] = set()
+    for env in trainer.envs:
+        step = env.step
+
+        def recording_step(action, env=env, step=step):
+            result = step(action)
+            shown.add(env.stacked().tobytes())
+            return result
+        env.step = recording_step
+        reset = env.reset
+
+        def recording_reset(env=env, reset=reset):
+            frame = reset()
+            shown.add(env.stacked().tobytes())
+            return frame
+        env.reset = recording_reset
+    collect(trainer.run(max_steps=200))
+    assert trainer.episode >= 4                                      # several episodes in each env's stream
+    memory = trainer.replay
+    batch = memory.gather(np.flatnonzero(memory.valid[:memory.size]), gamma=0.99)
+    for obs in (batch.obs, batch.next_obs):
+        stacks = obs.cpu().numpy().reshape(len(obs), 3, *trainer.env.frame_shape)
+        assert all(s.tobytes() in shown for s in stacks)
+    assert len({s.tobytes() for s in stacks}) > 100
