@@ -57,7 +57,7 @@ def test_lecture_pixels_start_with_a_zero_difference():
 
 
 def test_frame_stack_keeps_the_last_k_frames(pixel_config):
-    env = ObservedEnv(pixel_config.replace(frame_stack=3), seed=0)
+    env = ObservedEnv(pixel_config.replace(frame_stack=3, frame_gap=1), seed=0)
     env.reset()
     frames = [env.step(1)[0] for _ in range(4)]
     assert np.array_equal(env.stacked(), np.stack(frames[-3:]))
