@@ -160,6 +160,7 @@ class EnvView(QWidget):
         super().__init__(parent)
         self.env_id = "CartPole-v1"
         self.difference = False
+        self.gap = 1                                   # steps between the frames the network sees
         self.game = False
         self.names: tuple[str, ...] = ()
         self.screen = ImageView("The environment appears here when training or watching starts.", smooth=True)
@@ -194,10 +195,13 @@ class EnvView(QWidget):
         if index >= 0:
             self.display.setCurrentIndex(index)
 
-    def configure(self, env_id: str, difference: bool, names: tuple[str, ...] = (), game: bool = False) -> None:
-        """`game`: an arcade game (Atari, MinAtar): its own pixels unsmoothed, its score and lives in the overlay."""
+    def configure(self, env_id: str, difference: bool, names: tuple[str, ...] = (), game: bool = False,
+                  gap: int = 1) -> None:
+        """`game`: an arcade game (Atari, MinAtar): its own pixels unsmoothed, its score and lives in the overlay.
+        `gap`: the steps between the frames the network sees (`frame_gap`), for their captions."""
         self.env_id = env_id
         self.difference = difference
+        self.gap = gap
         self.names = tuple(names)
         self.game = game
         self.screen.pixel_art = game
@@ -223,11 +227,12 @@ class EnvView(QWidget):
             self.frames_shown += 1
             return
         images = [frame_to_display(f) for f in frame.net_input]
-        captions = [f"t−{len(images) - 1 - i}" if i < len(images) - 1 else "t" for i in range(len(images))]
+        gap = self.gap
+        captions = [f"t−{(len(images) - 1 - i) * gap}" if i < len(images) - 1 else "t" for i in range(len(images))]
         if self.difference and frame.net_input.ndim == 4 and len(images) == 2:
             diff = frame.net_input[1].astype(np.int16) - frame.net_input[0].astype(np.int16)
             images.append(frame_to_display(np.clip(128 + diff, 0, 255).astype(np.uint8)))
-            captions.append("t − (t−1): the input")
+            captions.append(f"t − (t−{gap}): the input")
         self._ensure_inputs(len(images))
         for view, image, caption in zip(self.input_views, images, captions):
             view.set_image(to_qimage(image))

@@ -57,6 +57,8 @@ def test_pixel_view_shows_every_stacked_frame(make_window, qtbot):
     qtbot.waitUntil(lambda: w.env_view.frames_shown >= 3, timeout=WAIT)
     assert len(w.env_view.input_views) == 3
     assert all(v.image is not None and v.image.height() == 40 for v in w.env_view.input_views)
+    # pixels' frames are 4 steps apart, and the caption says so
+    assert w.env_view.input_caption.text() == "What the network sees: t−8 | t−4 | t"
 
 
 def test_lr_slider_during_training_changes_optimizer_and_marks_the_plot(make_window, qtbot):
