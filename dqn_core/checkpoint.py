@@ -166,7 +166,8 @@ def allowed_arrays(trainer) -> tuple[dict[str, tuple[tuple[Dim, ...], ...]], int
             allowed[f"metrics.{table}.{column}"] = ((None,),)
     allowed["rng.torch"] = ((None,),)
     frame, history = tuple(trainer.env.frame_shape), trainer.history
-    allowed["env.frames"] = (((history - 1) * trainer.config.frame_gap + 1, *frame),)
+    from .envs import window_length          # a trainer exists, so its environments are loaded already
+    allowed["env.frames"] = ((window_length(trainer.config), *frame),)
     allowed["env.state"] = ((None,),)
     replay = trainer.replay
     slots = range(replay.capacity + 1)

@@ -208,7 +208,7 @@ class TrainConfig:
                           minimum=1, maximum=8, step=1, unit="frames")
     frame_gap: int = _p(1, "Observation", "Frame spacing",
                         "Steps between the frames the network sees (stacked or differenced): at low resolution a "
-                        "slow motion moves too little in one step to show; 2–3 makes it visible.",
+                        "slow motion moves too little in one step to show (pixels: 4).",
                         minimum=1, maximum=8, step=1, unit="steps")
     # Network
     network: str = _p("auto", "Network", "Architecture",

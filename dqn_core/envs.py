@@ -37,6 +37,11 @@ def history_length(config: TrainConfig) -> int:
     return 2 if config.frame_op == "difference" else config.frame_stack
 
 
+def window_length(config: TrainConfig) -> int:
+    """Recent frames an env keeps: the seen ones are `frame_gap` steps apart, so every frame between them is kept."""
+    return (history_length(config) - 1) * config.frame_gap + 1
+
+
 MINATAR_GAMES = ("Asterix", "Breakout", "Freeway", "Seaquest", "SpaceInvaders")
 MINATAR_ACTIONS = {"n": "NOOP", "l": "LEFT", "u": "UP", "r": "RIGHT", "d": "DOWN", "f": "FIRE"}
 
@@ -208,8 +213,7 @@ class ObservedEnv:
         self.seed = seed
         self.n_actions = int(self.env.action_space.n)
         self.history = history_length(config)
-        # The frames seen are `frame_gap` steps apart: keep every frame of that window, show every gap-th.
-        self._frames: deque[np.ndarray] = deque(maxlen=(self.history - 1) * config.frame_gap + 1)
+        self._frames: deque[np.ndarray] = deque(maxlen=window_length(config))     # stacked() shows every gap-th
         self._screen: np.ndarray | None = None        # full-size frame rendered this step, reused for display
         self._seeded = False
         self.last_env_steps = 0                       # env steps the last step() took (action repeat)
