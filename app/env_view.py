@@ -6,6 +6,7 @@ from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from dqn_core.config import TrainConfig
 from dqn_core.events import Frame
 from dqn_core.observations import grid_to_rgb
 
@@ -195,13 +196,13 @@ class EnvView(QWidget):
         if index >= 0:
             self.display.setCurrentIndex(index)
 
-    def configure(self, env_id: str, difference: bool, names: tuple[str, ...] = (), game: bool = False,
-                  gap: int = 1) -> None:
-        """`game`: an arcade game (Atari, MinAtar): its own pixels unsmoothed, its score and lives in the overlay.
-        `gap`: the steps between the frames the network sees (`frame_gap`), for their captions."""
-        self.env_id = env_id
-        self.difference = difference
-        self.gap = gap
+    def configure(self, config: TrainConfig, names: tuple[str, ...] = ()) -> None:
+        """Show what `config` trains on: the lecture's difference image, captions `frame_gap` steps apart, and for an
+        arcade game (Atari, MinAtar) its own pixels unsmoothed with its score and lives in the overlay."""
+        game = config.obs in ("atari", "image")
+        self.env_id = config.env_id
+        self.difference = config.obs == "pixels" and config.frame_op == "difference"
+        self.gap = config.frame_gap
         self.names = tuple(names)
         self.game = game
         self.screen.pixel_art = game

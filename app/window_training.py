@@ -99,8 +99,7 @@ class TrainingActions:
 
     # ---- the session -------------------------------------------------------------------------------------------------
     def _start_session(self, job, control: Control, mode: str) -> None:
-        self.env_view.configure(self.config.env_id, self.config.obs == "pixels" and self.config.frame_op == "difference",
-                                game=self.config.obs in ("atari", "image"), gap=self.config.frame_gap)
+        self.env_view.configure(self.config)
         session = TrainingSession(job, control, self)
         session.event.connect(self._on_event)
         session.failed.connect(self._on_failed)
@@ -206,8 +205,7 @@ class TrainingActions:
             self.plots.mark_dirty()
         elif isinstance(event, ev.Started):
             self.device_text = event.device
-            self.env_view.configure(event.config.env_id, self.env_view.difference, event.action_names,
-                                    game=event.config.obs in ("atari", "image"), gap=event.config.frame_gap)
+            self.env_view.configure(event.config, event.action_names)
             self._update_state()
         elif isinstance(event, ev.StateChanged):
             self.paused = event.state == "paused"

@@ -317,8 +317,7 @@ class ObservedEnv:
 
     def stacked(self) -> np.ndarray:
         """The network's current input, oldest frame first: (history, *frame_shape)."""
-        gap = self.config.frame_gap
-        return np.stack(self._frames if gap == 1 else list(self._frames)[::gap])
+        return np.stack(list(self._frames)[::self.config.frame_gap])
 
     def screen(self) -> np.ndarray | None:
         """The full-size rendered frame (H, W, 3) uint8 for display, or None if the env cannot render."""
