@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # After the imports above (torch among them): importing torch in two threads at once can fail in torch's
     # operator registration (seen: "operator _c10d_functional::_wrap_tensor_autograd does not exist").
-    threading.Thread(target=_warm_up_torch, name="torch-warm-up", daemon=True).start()
+    warm_up = threading.Thread(target=_warm_up_torch, name="torch-warm-up", daemon=True)
+    warm_up.start()
 
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("DQN Studio")
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     if files:
         window.open_agent(files[0])
     code = app.exec()
+    # A quit in the first second or two can come while the warm-up still imports torch's modules; exiting then tears
+    # down torch's operator registry under that import, which aborted the process ("operator
+    # _c10d_functional::_wrap_tensor_autograd does not exist", then terminate). Let it finish first.
+    warm_up.join(timeout=30)
     # Delete the window while Qt still runs: left to Python's shutdown, the order in which the window's and the
     # application's wrappers go is arbitrary, and Qt crashed (SIGSEGV) after a clean quit.
     window.deleteLater()

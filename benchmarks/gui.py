@@ -4,7 +4,7 @@
 
 Both runs use the same config and the window's thread setting (torch threads = cores − 1). Latency is measured by a
 10 ms QTimer in the GUI thread: how late each tick fires while training runs at full speed with frames drawn at up
-to 30 fps and the plots redrawn at 20 Hz.
+to 30 fps and the plots redrawn once a second (their rate while training, `app/plots.py`).
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@ idle and with a competing busy process holding one core (what the window's drawi
 
     python -m benchmarks.threads [--seconds 8] [--preset pixels]
 
-The engine's defaults are chosen from this table: `dqn-train` uses every core, the window's worker one fewer.
+The engine's default (half the cores: one thread here, for `dqn-train` and the window's worker alike) is chosen
+from this table.
 """
 from __future__ import annotations
 

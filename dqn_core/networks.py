@@ -86,7 +86,11 @@ class QNetwork(nn.Module):
         self.head = QHead(features, n_actions, dueling)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(self.adapter(x)))
+        return self.from_input(self.adapter(x))
+
+    def from_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Q-values of an input the adapter has already converted (it has no parameters, so any network's does)."""
+        return self.head(self.body(x))
 
 
 def _lecture_body(c: int, h: int, w: int) -> tuple[nn.Module, int, int, int]:
