@@ -43,6 +43,7 @@ def windowed(config, steps: int, display_every: int) -> tuple[float, list[float]
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())   # not the user's
+    os.environ["DQN_STUDIO_HOME"] = tempfile.mkdtemp()     # its runs are recorded, as always, but not among the user's
     app = QApplication.instance() or QApplication(sys.argv)
     from app.main_window import MainWindow
 
