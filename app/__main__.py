@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     if files:
         window.open_agent(files[0])
     code = app.exec()
-    # A quit in the first second or two can come while the warm-up still imports torch's modules; exiting then tears
-    # down torch's operator registry under that import, which aborted the process ("operator
-    # _c10d_functional::_wrap_tensor_autograd does not exist", then terminate). Let it finish first.
+    # A quit in the first second or two can come while the warm-up still imports torch's modules, and exiting then
+    # tears down torch's operator registry under that import: the likeliest cause of an abort seen once ("operator
+    # _c10d_functional::_wrap_tensor_autograd does not exist", then terminate). Let the warm-up finish first.
     warm_up.join(timeout=30)
     # Delete the window while Qt still runs: left to Python's shutdown, the order in which the window's and the
     # application's wrappers go is arbitrary, and Qt crashed (SIGSEGV) after a clean quit.

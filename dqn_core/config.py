@@ -218,7 +218,7 @@ class TrainConfig:
                       "first conv, cheap; minatar-cnn: Young & Tian 2019 (one 3×3 conv, 16 channels); mlp: fully "
                       "connected.", choices=("auto",) + CONV_NETWORKS + ("mlp",))
     hidden_sizes: tuple = _p((128, 128), "Network", "Hidden layers",
-                             "Sizes of the fully connected hidden layers (mlp; the head of fast-cnn uses the first).",
+                             "Sizes of the fully connected hidden layers (mlp; fast-cnn and minatar-cnn use the first).",
                              minimum=1, maximum=4096)
     dueling: bool = _p(False, "Network", "Dueling head", "Separate state-value and advantage streams (Wang et al. 2016).")
     layer_norm: bool = _p(False, "Network", "Layer normalisation",
