@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 
 from dqn_core.envs import atari_games, minatar_games
 from dqn_core.config import GROUPS, PARAM_SPECS, ConfigError, ParamSpec, TrainConfig
+from dqn_core.networks import hidden_sizes_unused
 
 SLIDER_STEPS = 1000
 LOG_WINDOW = 10.0          # a logarithmic slider spans value / 10 … value × 10: ~2.3 % per pixel at 200 px
@@ -193,6 +194,8 @@ class HyperparamPanel(QWidget):
         self.tooltips: dict[str, str] = {}
         self._setting = False
         self._training: bool | None = None
+        self._config: TrainConfig | None = None          # what the controls show, for settings that others decide
+        self._notes: dict[str, str] = {}                  # why a control is disabled now ('' or absent: it is not)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
@@ -311,6 +314,8 @@ class HyperparamPanel(QWidget):
                 self._show(control, getattr(config, name))
         finally:
             self._setting = False
+        self._config = config
+        self._refresh_states()
 
     def set_value(self, name: str, value: Any) -> None:
         self._setting = True
@@ -318,6 +323,12 @@ class HyperparamPanel(QWidget):
             self._show(self.controls[name], value)
         finally:
             self._setting = False
+        if self._config is not None:
+            try:
+                self._config = self._config.replace(**{name: value})
+            except ConfigError:
+                pass                                      # a rejected value is put back by the next call
+            self._refresh_states()
 
     @staticmethod
     def _show(control: QWidget, value: Any) -> None:
@@ -343,15 +354,24 @@ class HyperparamPanel(QWidget):
         if self._training == training:
             return
         self._training = training
-        for name, control in self.controls.items():
-            spec = PARAM_SPECS[name]
-            locked = training and not spec.live
-            control.setEnabled(not locked)
-            self.labels[name].setEnabled(not locked)
-            lock_note = "<br><b>Locked while training:</b> stop training to change this." if locked else ""
-            control.setToolTip(self.tooltips[name] + lock_note)
+        self._refresh_states()
         self.preset_box.setEnabled(not training)
         self.reset_button.setEnabled(not training)
+
+    def _refresh_states(self) -> None:
+        """Enable each control unless training locks it or the chosen network does not read it; its tooltip says
+        which."""
+        unused = {"hidden_sizes": hidden_sizes_unused(self._config)} if self._config is not None else {}
+        for name, control in self.controls.items():
+            locked = bool(self._training) and not PARAM_SPECS[name].live
+            note = "<br><b>Locked while training:</b> stop training to change this." if locked else ""
+            if unused.get(name):
+                note += f"<br><b>Not used:</b> {unused[name]}."
+            if self._notes.get(name, "") != note:          # most calls change nothing: touch only what does
+                self._notes[name] = note
+                control.setEnabled(not note)
+                self.labels[name].setEnabled(not note)
+                control.setToolTip(self.tooltips[name] + note)
 
     def show_error(self, error: ConfigError | str | None) -> None:
         if not error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -19,6 +20,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 
 from benchmarks.common import table, write_results
+
+# The window's settings and recorded runs go here, not among the user's; removed when the benchmark ends.
+SCRATCH = tempfile.mkdtemp(prefix="dqn-bench-gui-")
+os.environ["DQN_STUDIO_HOME"] = SCRATCH
 
 
 def headless(config, steps: int, display_every: int = 0) -> float:
@@ -42,8 +47,7 @@ def windowed(config, steps: int, display_every: int) -> tuple[float, list[float]
     from PySide6.QtWidgets import QApplication
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())   # not the user's
-    os.environ["DQN_STUDIO_HOME"] = tempfile.mkdtemp()     # its runs are recorded, as always, but not among the user's
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, SCRATCH)   # not the user's settings
     app = QApplication.instance() or QApplication(sys.argv)
     from app.main_window import MainWindow
 
@@ -96,14 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     modes = (("window, every step ≤30 fps", 1), ("window, fast mode (no frames)", 0))
     frames_only = "headless, frames made but not drawn"
     samples: dict[str, list] = {"headless": [], frames_only: []} | {label: [] for label, _ in modes}
-    for _ in range(args.rounds):         # interleaved, so drifts of this noisy machine hit every mode alike
-        base = headless(config, args.steps)
-        samples["headless"].append((base, 1.0, [], 0))
-        rate = headless(config, args.steps, display_every=1)
-        samples[frames_only].append((rate, rate / base, [], 0))
-        for label, every in modes:
-            rate, late, frames = windowed(config, args.steps, every)
-            samples[label].append((rate, rate / base, late, frames))
+    try:
+        for _ in range(args.rounds):     # interleaved, so drifts of this noisy machine hit every mode alike
+            base = headless(config, args.steps)
+            samples["headless"].append((base, 1.0, [], 0))
+            rate = headless(config, args.steps, display_every=1)
+            samples[frames_only].append((rate, rate / base, [], 0))
+            for label, every in modes:
+                rate, late, frames = windowed(config, args.steps, every)
+                samples[label].append((rate, rate / base, late, frames))
+    finally:
+        shutil.rmtree(SCRATCH, ignore_errors=True)
     rows, results = [], {}
     for label, runs in samples.items():
         ratios = sorted(r[1] for r in runs)

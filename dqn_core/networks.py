@@ -141,6 +141,17 @@ def resolved_network(config: TrainConfig, frame_shape: tuple[int, ...] | None = 
     return config.network
 
 
+def hidden_sizes_unused(config: TrainConfig) -> str:
+    """Why `hidden_sizes` does not shape the network the config names ('' when it does): the lecture's net has no
+    hidden layer, the DQN papers' nets have their own."""
+    kind = resolved_network(config)
+    if kind == "lecture-cnn":
+        return "lecture-cnn has no hidden layer"
+    if kind in HIDDEN:
+        return f"{kind} has its own hidden layer of {HIDDEN[kind]} units"
+    return ""
+
+
 def build_q_network(config: TrainConfig, frame_shape: tuple[int, ...], history: int, n_actions: int) -> QNetwork:
     """Build the network the config names for frames of `frame_shape` seen `history` at a time."""
     kind = resolved_network(config, frame_shape)

@@ -216,6 +216,20 @@ def test_corrupt_file_shows_error_and_changes_nothing(make_window, qtbot, tmp_pa
     assert w.trainer is trainer and w.config == config and w.history.episodes["step"] == episodes
 
 
+def test_hidden_layers_are_greyed_out_with_the_reason_where_the_network_has_its_own(make_window):
+    w = make_window(preset="pixels")                                  # the 2013 DQN net: 256 hidden units of its own
+    control, label = w.panel.controls["hidden_sizes"], w.panel.labels["hidden_sizes"]
+    assert not control.isEnabled() and not label.isEnabled()
+    assert "Not used:</b> mnih2013-cnn has its own hidden layer of 256 units" in control.toolTip()
+    box = w.panel.controls["network"]
+    box.setCurrentText("fast-cnn")
+    box.activated.emit(box.currentIndex())                           # the user picks a net that reads them
+    assert w.config.network == "fast-cnn"
+    assert control.isEnabled() and label.isEnabled() and "Not used" not in control.toolTip()
+    w.edits.undo()                                                   # Edit ▸ Undo: back to the 2013 net
+    assert w.config.network == "mnih2013-cnn" and not control.isEnabled()
+
+
 def test_presets_load_into_the_panel(make_window):
     w = make_window(preset=None)
     assert w.config == load_preset("zoo-state")                      # the first time: one that learns in a minute
