@@ -24,6 +24,7 @@ from typing import Any, NoReturn, Sequence
 import numpy as np
 
 from .config import PARAM_SPECS, ConfigError, parse_values
+from .extras import EXTRAS
 from .fileio import atomic_write_bytes
 
 EXIT_BAD_INPUT = 2
@@ -248,12 +249,8 @@ def _main(args: argparse.Namespace) -> int:
 
     check_output_path(args.summary_json, "--summary-json")
     runs_dir = Path(args.runs_dir).expanduser() if args.runs_dir else default_runs_dir()
-    try:
-        import ray.tune  # noqa: F401  (the extra is there)
-    except ImportError:
-        print("dqn-sweep: error: sweeps need Ray Tune, which is not installed: pip install 'dqn-studio[sweep]'",
-              file=sys.stderr)
-        return EXIT_BAD_INPUT
+    # The user's own input is checked before the extra is asked for: a typo is heard first, and a missing Ray does
+    # not hide it until after the install.
     if args.resume:
         path = sweep_file(runs_dir, args.resume)
         try:
@@ -263,6 +260,11 @@ def _main(args: argparse.Namespace) -> int:
                 from None
     else:
         spec = build_spec(args)
+    if not EXTRAS["sweep"].installed:
+        print(f"dqn-sweep: error: sweeps need Ray Tune, which is not installed: {EXTRAS['sweep'].install}",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not args.resume:
         runs_dir.mkdir(parents=True, exist_ok=True)
         path = sweep_file(runs_dir, spec["name"])
         if path.exists():

@@ -15,6 +15,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from dqn_core.config import TrainConfig  # noqa: E402
+from dqn_core.extras import extra  # noqa: E402
 from dqn_core.presets import load_preset  # noqa: E402
 
 torch.set_num_threads(1)
@@ -38,6 +39,17 @@ def pixel_config() -> TrainConfig:
 
 
 WAIT = 30_000
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`@pytest.mark.needs("atari", ...)`: where an optional extra is missing, the test skips with the line that
+    installs it (so the minimal install's run lists what it left out, and why)."""
+    for mark in item.iter_markers("needs"):
+        for name in mark.args:
+            wanted = extra(name)
+            missing = wanted.missing_module()
+            if missing:
+                pytest.skip(f"needs the '{name}' extra ({missing} is not installed): {wanted.install}")
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from dqn_core.presets import load_preset
 from dqn_core.replay import ReplayMemoryError
 from dqn_core.trainer import Trainer, env_seed
 
-ale_py = pytest.importorskip("ale_py", reason="ale-py is not installed (extra 'atari')")
-pytest.importorskip("cv2", reason="OpenCV is not installed (extra 'atari')")
-import gymnasium as gym  # noqa: E402
+import gymnasium as gym
+
+pytestmark = pytest.mark.needs("atari")
 
 TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli import train_main; sys.exit(train_main(sys.argv[1:]))"]
 EVAL = [sys.executable, "-c", "import sys; from dqn_core.cli import eval_main; sys.exit(eval_main(sys.argv[1:]))"]
@@ -55,6 +55,8 @@ class PressFire(gym.Wrapper):
 
 def reference_env(game: str) -> gym.Env:
     """gymnasium's own wrappers with the paper's settings: the standard our pipeline must match."""
+    import ale_py
+
     gym.register_envs(ale_py)
     env = gym.make(f"ALE/{game}-v5", frameskip=1, repeat_action_probability=0.0, full_action_space=False)
     env = gym.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True)
@@ -202,14 +204,6 @@ def test_a_short_atari_run_through_the_cli_then_dqn_eval_at_the_papers_epsilon(t
     proc = subprocess.run([*EVAL, str(agent), "--episodes", "1", "--epsilon", "7"], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 2 and "eval_epsilon = 7.0 is invalid: a number in [0, 1]" in proc.stderr
-
-
-def test_without_ale_py_one_line_names_the_extra():
-    code = ("import sys; sys.modules['ale_py'] = None; from dqn_core.cli import train_main; "
-            "sys.exit(train_main(['--preset', 'mnih2013', '--steps', '5', '--no-record']))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2
-    assert "needs the Atari extra: pip install 'dqn-studio[atari]'" in proc.stderr
 
 
 def test_the_window_picks_a_game_and_shows_its_screen_input_score_lives_and_action_names(make_window, qtbot):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 
 import numpy as np
 import pytest
@@ -19,7 +18,7 @@ def test_state_vector_envs(env_id, dim, actions):
     env.close()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("Box2D") is None, reason="Box2D is not installed (extra 'box2d')")
+@pytest.mark.needs("box2d")
 def test_lunar_lander_state():
     env = ObservedEnv(TrainConfig(env_id="LunarLander-v3", obs="state"), seed=0)
     assert env.reset().shape == (8,) and env.n_actions == 4

@@ -152,8 +152,8 @@ def test_groups_bands_and_the_table_of_groups(tmp_path):
     assert text.splitlines()[1] == "lr=0.001,2,0 1,40,10,40,10,1,100"
 
 
+@pytest.mark.needs("tensorboard")
 def test_tensorboard_event_files_hold_cleanrls_tags_and_the_hyperparameters(tmp_path):
-    pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     runs = tmp_path / "runs"

@@ -2,7 +2,6 @@
 machine's address, so each sweep runs inside a network namespace that has only loopback (`unshare -n`)."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -15,15 +14,20 @@ import pytest
 
 from dqn_core.runs import list_runs, read_run
 
+
 def _can_isolate() -> bool:
     if not shutil.which("unshare") or not shutil.which("ip"):
         return False
     return subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True).returncode == 0
 
 
-# Tests that start Ray need the extra and a loopback-only namespace; the others run everywhere.
-ray_sweep = pytest.mark.skipif(importlib.util.find_spec("ray") is None or not _can_isolate(),
-                               reason="needs the sweep extra (ray[tune]) and `unshare -n` (root) to keep Ray on loopback")
+_ISOLATED = _can_isolate()
+
+
+def ray_sweep(test):
+    """Tests that start Ray need the extra and a loopback-only namespace; the others run everywhere."""
+    isolated = pytest.mark.skipif(not _ISOLATED, reason="needs `unshare -n` (root) to keep Ray on loopback")
+    return pytest.mark.needs("sweep")(isolated(test))
 
 SWEEP = f"{sys.executable} -c 'import sys; from dqn_core.sweep import main; sys.exit(main(sys.argv[1:]))'"
 
@@ -77,15 +81,6 @@ def test_a_failing_trial_is_reported_and_the_others_finish(tmp_path):
     assert trials[100000]["status"] == "finished"
     assert trials[50]["status"] == "failed" and "must hold at least one batch" in trials[50]["reason"]
     assert "failed: bad-000-replay_capacity50-s0" in proc.stderr
-
-
-def test_without_ray_one_line_names_the_extra(tmp_path):
-    code = ("import sys; sys.modules['ray'] = None; from dqn_core.sweep import main; "
-            f"sys.exit(main(['--preset', 'zoo-state', '--runs-dir', {str(tmp_path)!r}]))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2
-    assert proc.stderr.strip() == ("dqn-sweep: error: sweeps need Ray Tune, which is not installed: pip install "
-                                   "'dqn-studio[sweep]'")
 
 
 def test_bad_sweep_input_is_refused_before_ray_starts(tmp_path):

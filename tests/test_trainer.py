@@ -11,6 +11,9 @@ import torch
 from conftest import TEST_DEVICE
 from dqn_core import events as ev
 from dqn_core.control import EPISODE, Control
+from dqn_core.envs import env_family
+from dqn_core.extras import EXTRAS
+from dqn_core.presets import list_presets, load_preset
 from dqn_core.trainer import Trainer
 
 
@@ -240,17 +243,21 @@ def test_finished_reports_the_rate_of_its_own_run(state_config):
     assert summary["steps_per_second"] > 2 * 100 / summary["wall_seconds"]
 
 
-def test_every_shipped_preset_trains():
-    """Each preset in resources/presets builds its env and network and runs updates and an evaluation."""
-    from dqn_core.presets import list_presets, load_preset
+def _preset(name: str):
+    """A preset as a test parameter that needs its env family's extra (Atari, MinAtar) where it has one."""
+    family = env_family(load_preset(name).env_id)
+    return pytest.param(name, marks=[pytest.mark.needs(family)] if family in EXTRAS else [])
 
-    for name in list_presets():
-        cfg = load_preset(name).replace(device=TEST_DEVICE, torch_threads=1, learning_starts=16, batch_size=16,
-                                        replay_capacity=1000, train_freq=1, gradient_steps=1, eval_every=0)
-        trainer = Trainer(cfg)
-        collect(trainer.run(max_steps=40))
-        assert trainer.step == 40 and trainer.updates > 0, name
-        assert trainer.evaluate(1).mean_return is not None, name
+
+@pytest.mark.parametrize("name", [_preset(name) for name in list_presets()])
+def test_every_shipped_preset_trains(name):
+    """Each preset in resources/presets builds its env and network and runs updates and an evaluation."""
+    cfg = load_preset(name).replace(device=TEST_DEVICE, torch_threads=1, learning_starts=16, batch_size=16,
+                                    replay_capacity=1000, train_freq=1, gradient_steps=1, eval_every=0)
+    trainer = Trainer(cfg)
+    collect(trainer.run(max_steps=40))
+    assert trainer.step == 40 and trainer.updates > 0
+    assert trainer.evaluate(1).mean_return is not None
 
 
 def test_action_repeat_counts_decisions_and_env_steps(state_config):
