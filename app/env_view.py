@@ -7,8 +7,8 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from dqn_core.config import TrainConfig
-from dqn_core.events import Frame
-from dqn_core.observations import grid_to_rgb
+from dqn_core.training.events import Frame
+from dqn_core.envs.observations import grid_to_rgb
 
 ACTION_NAMES = {
     "CartPole": ["push left", "push right"],

@@ -9,9 +9,9 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QRegularExpressionValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from dqn_core.envs import atari_games, minatar_games
+from dqn_core.envs.observed import atari_games, minatar_games
 from dqn_core.config import GROUPS, PARAM_SPECS, ConfigError, ParamSpec, TrainConfig
-from dqn_core.networks import hidden_sizes_unused
+from dqn_core.learning.networks import hidden_sizes_unused
 
 SLIDER_STEPS = 1000
 LOG_WINDOW = 10.0          # a logarithmic slider spans value / 10 … value × 10: ~2.3 % per pixel at 200 px

@@ -11,8 +11,8 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QStyle, QToolBar
 
 from dqn_core.config import ConfigError, TrainConfig
-from dqn_core.control import EPISODE
-from dqn_core.metrics import Metrics
+from dqn_core.training.control import EPISODE
+from dqn_core.training.metrics import Metrics
 from dqn_core.paths import runs_dir as default_runs_dir
 from dqn_core.presets import list_presets, load_preset, preset_info
 

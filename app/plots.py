@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QS
 import pyqtgraph as pg
 from pyqtgraph import exporters
 
-from dqn_core.metrics import Metrics, headline, running_mean
+from dqn_core.training.metrics import Metrics, headline, running_mean
 
 from .banner import Banner
 

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
                                QInputDialog, QLabel, QLineEdit, QMenu, QMessageBox, QPushButton, QSlider,
                                QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
-from dqn_core.compare import ema, group_band, group_runs, group_table_csv, series
+from dqn_core.experiments.compare import ema, group_band, group_runs, group_table_csv, series
 from dqn_core.fileio import atomic_write_bytes
-from dqn_core.runs import Run, delete_run, list_runs, rename_run, settings_that_differ
+from dqn_core.experiments.runs import Run, delete_run, list_runs, rename_run, settings_that_differ
 
 from .plots import Overlay, PlotsPanel
 

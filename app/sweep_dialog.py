@@ -199,7 +199,7 @@ class SweepMonitor(QWidget):
 
     def start(self, name: str, args: list[str]) -> None:
         prefix = shlex.split(os.environ.get("DQN_STUDIO_SWEEP_PREFIX", ""))
-        command = [*prefix, sys.executable, "-m", "dqn_core.sweep", *args]
+        command = [*prefix, sys.executable, "-m", "dqn_core.experiments.sweep", *args]
         self.name = name
         self.lines = []
         self.process = QProcess(self)

@@ -14,10 +14,10 @@ from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from dqn_core import __version__
-from dqn_core import events as ev
-from dqn_core.checkpoint import AgentFileError, LoadCancelled, load_agent, save_recovery
+from dqn_core.training import events as ev
+from dqn_core.training.checkpoint import AgentFileError, LoadCancelled, load_agent, save_recovery
 from dqn_core.config import PARAM_SPECS, ConfigError, TrainConfig, load_config_file, save_config_file
-from dqn_core.metrics import Metrics
+from dqn_core.training.metrics import Metrics
 from dqn_core.presets import load_preset
 
 from .background import run_with_progress

@@ -9,13 +9,13 @@ import time
 
 from PySide6.QtWidgets import QMessageBox
 
-from dqn_core import events as ev
+from dqn_core.training import events as ev
 from dqn_core.config import PARAM_SPECS, ConfigError
-from dqn_core.control import Control
-from dqn_core.envs import FAMILY_PRESETS, env_family
-from dqn_core.metrics import Metrics, format_clock
+from dqn_core.training.control import Control
+from dqn_core.envs.observed import FAMILY_PRESETS, env_family
+from dqn_core.training.metrics import Metrics, format_clock
 from dqn_core.presets import load_preset
-from dqn_core.runs import recorded
+from dqn_core.experiments.runs import recorded
 
 from .undo import SettingChange
 from .worker import AgentReady, RecorderReady, TrainingSession, finish_recording, start_recording, worker_threads
@@ -49,7 +49,7 @@ class TrainingActions:
         def job(control: Control):
             agent, rec = trainer, recorder
             if agent is None:
-                from dqn_core.trainer import Trainer
+                from dqn_core.training.trainer import Trainer
                 try:
                     agent = Trainer(config, auto_threads=worker_threads())
                 except Exception as exc:   # bad env id, memory, ... : report it as a failure event

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from dqn_core.control import Control
+from dqn_core.training.control import Control
 from dqn_core.device import default_threads
 
 
@@ -109,7 +109,7 @@ class RecorderReady:
 def start_recording(trainer: Any, runs_dir: Path, preset: str | None):
     """A recorder for a run trained in the window (called in the worker thread), or None when the runs folder
     cannot be written (training goes on unrecorded)."""
-    from dqn_core.runs import FolderSink, RunRecorder, new_run_id, tensorboard_available
+    from dqn_core.experiments.runs import FolderSink, RunRecorder, new_run_id, tensorboard_available
 
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
@@ -124,7 +124,7 @@ def start_recording(trainer: Any, runs_dir: Path, preset: str | None):
 def finish_recording(trainer: Any, recorder: Any, outcome: Any) -> None:
     """After a session (called in the worker thread): the run folder gets the agent as it is now (no replay memory,
     so that Runs ▸ Open Agent works) and the run's status; the next Start sets it running again."""
-    from dqn_core.checkpoint import save_agent
+    from dqn_core.training.checkpoint import save_agent
 
     folder = recorder.sink.folder(recorder.run_id)
     try:

@@ -24,7 +24,7 @@ from benchmarks import atari_reference
 from benchmarks.common import table, write_results
 from dqn_core.device import default_threads
 from dqn_core.presets import load_preset
-from dqn_core.trainer import Trainer
+from dqn_core.training.trainer import Trainer
 
 
 def ours(game: str, num_envs: int, steps: int, learning_starts: int, capacity: int) -> dict[str, float]:

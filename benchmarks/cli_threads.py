@@ -19,7 +19,7 @@ from dqn_core.device import cpu_count, default_threads
 
 
 def run(preset: str, steps: int, threads: int | None) -> tuple[float, float | None]:
-    args = [sys.executable, "-m", "dqn_core.cli", "--preset", preset, "--steps", str(steps), "--quiet", "--no-record",
+    args = [sys.executable, "-m", "dqn_core.cli.main", "--preset", preset, "--steps", str(steps), "--quiet", "--no-record",
             "--set", "stop_when_solved=false"]
     if threads is not None:
         args += ["--threads", str(threads)]

@@ -41,8 +41,8 @@ def our_config(net: str, batch: int, device: torch.device):
 
 def our_rates(net: str, batch: int, seconds: float, steps: int, device: torch.device) -> tuple[float, float]:
     """(updates/s, env steps/s) of our engine on `device`."""
-    from dqn_core.control import Control
-    from dqn_core.trainer import Trainer
+    from dqn_core.training.control import Control
+    from dqn_core.training.trainer import Trainer
 
     sync = synchronizer(device) or (lambda: None)
     config = our_config(net, batch, device)

@@ -93,7 +93,7 @@ def measured(args: list[str], env: dict[str, str] | None = None) -> tuple[int, s
 
 CLI_REFUSAL = """
 import sys, time
-from dqn_core.cli import eval_main
+from dqn_core.cli.main import eval_main
 started = time.monotonic()
 code = eval_main([sys.argv[1]])
 print(f"refused in {time.monotonic() - started:.3f}", file=sys.stderr)
@@ -123,8 +123,8 @@ print(peak())
 SAVE_PEAK = """
 import json, sys
 from dqn_core.presets import load_preset
-from dqn_core.trainer import Trainer
-from dqn_core.checkpoint import save_agent
+from dqn_core.training.trainer import Trainer
+from dqn_core.training.checkpoint import save_agent
 trainer = Trainer(load_preset("pixels").replace(replay_capacity=int(sys.argv[2]), torch_threads=1))
 replay = trainer.replay
 replay.frames.random_(0, 255)                     # every page touched, as after a full run
@@ -146,9 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replay", type=int, default=300_000, help="transitions in the saved pixels replay")
     args = parser.parse_args(argv)
-    from dqn_core.checkpoint import save_agent
+    from dqn_core.training.checkpoint import save_agent
     from dqn_core.presets import load_preset
-    from dqn_core.trainer import Trainer
+    from dqn_core.training.trainer import Trainer
 
     folder = Path(tempfile.mkdtemp())
     good = folder / "good.dqn"

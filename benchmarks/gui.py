@@ -30,8 +30,8 @@ def headless(config, steps: int, display_every: int = 0) -> float:
     """Training without a window; with display_every, the trainer also makes its ≤ 30 fps frames (screen, network
     input, Q-values) and nobody draws them: the training thread's own share of the cost of watching."""
     from app.worker import worker_threads
-    from dqn_core.control import Control
-    from dqn_core.trainer import Trainer
+    from dqn_core.training.control import Control
+    from dqn_core.training.trainer import Trainer
 
     trainer = Trainer(config, auto_threads=worker_threads())
     for _ in trainer.run(Control(display_every=0), max_steps=500):      # warm-up: lazy imports, first updates

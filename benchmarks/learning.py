@@ -25,9 +25,9 @@ from benchmarks.common import RESULTS, table, write_results
 
 def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_solved: bool,
              save_to: str | None = None) -> dict:
-    from dqn_core import events as ev
-    from dqn_core.control import Control
-    from dqn_core.trainer import Trainer
+    from dqn_core.training import events as ev
+    from dqn_core.training.control import Control
+    from dqn_core.training.trainer import Trainer
 
     trainer = Trainer(config.replace(eval_every=eval_every, eval_unit="steps", eval_episodes=eval_episodes,
                                      stop_when_solved=stop_when_solved))
@@ -46,7 +46,7 @@ def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_
             raise RuntimeError(event.message)
     wall = time.perf_counter() - started
     if save_to:
-        from dqn_core.checkpoint import save_agent
+        from dqn_core.training.checkpoint import save_agent
 
         save_agent(trainer, save_to)
     final = trainer.greedy_returns([config.seed + 9_000_000 + i for i in range(100)])

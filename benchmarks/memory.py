@@ -24,7 +24,7 @@ import numpy as np, torch
 kind, n = sys.argv[1], int(sys.argv[2])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if kind == "lecture":
-    from dqn_core.envs import gym
+    from dqn_core.envs.observed import gym
     from benchmarks.reference import get_screen
     Transition = namedtuple("Transition", ("state", "action", "next_state", "reward"))
     env = gym.make("CartPole-v1", render_mode="rgb_array"); env.reset(seed=0)
@@ -41,9 +41,9 @@ if kind == "lecture":
         memory.append(Transition(s, torch.tensor([[i % 2]]), ns, torch.tensor([1.0])))
     per = (s.element_size() * s.nelement() * 2 + 8 + 4)
 else:
-    from dqn_core.envs import ObservedEnv, history_length
+    from dqn_core.envs.observed import ObservedEnv, history_length
     from dqn_core.presets import load_preset
-    from dqn_core.replay import ReplayMemory
+    from dqn_core.learning.replay import ReplayMemory
     cfg = load_preset(kind)
     env = ObservedEnv(cfg, 0); frame = env.reset()
     pool = [frame] + [env.step(i % 2)[0] for i in range(200)]

@@ -22,7 +22,7 @@ def _actions(n: int) -> np.ndarray:
 
 
 def lecture(steps: int) -> float:
-    from dqn_core.envs import gym
+    from dqn_core.envs.observed import gym
     from benchmarks.reference import get_screen
 
     env = gym.make("CartPole-v1", render_mode="rgb_array")
@@ -43,7 +43,7 @@ def lecture(steps: int) -> float:
 
 
 def ours(preset: str, steps: int) -> float:
-    from dqn_core.envs import ObservedEnv
+    from dqn_core.envs.observed import ObservedEnv
     from dqn_core.presets import load_preset
 
     env = ObservedEnv(load_preset(preset), seed=0)

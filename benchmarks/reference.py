@@ -127,7 +127,7 @@ def lecture_training(steps: int, timed_from: int = 0, seed: int = 0, device: tor
     """The lecture's loop for `steps` env steps: ε-greedy on the screen difference, push, one update per step,
     target copied every 10 episodes; on `device`, as the tutorial moves screens, networks and tensors there.
     Returns the seconds taken by the steps after the first `timed_from`."""
-    from dqn_core.envs import gym
+    from dqn_core.envs.observed import gym
 
     # optimize_model carries the lecture's batch size (128) and γ (0.999) as its defaults
     eps_start, eps_end, eps_decay, target_update = 0.9, 0.05, 200, 10

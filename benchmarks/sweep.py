@@ -35,7 +35,7 @@ def sequential(grid: str, seeds: list[int], steps: int) -> tuple[float, dict]:
     scores, started = {}, time.perf_counter()
     for value in values.split(","):
         for seed in seeds:
-            proc = subprocess.run([sys.executable, "-m", "dqn_core.cli", "--preset", "zoo-state", "--set",
+            proc = subprocess.run([sys.executable, "-m", "dqn_core.cli.main", "--preset", "zoo-state", "--set",
                                    f"{key}={value}", "--seed", str(seed), "--steps", str(steps), "--quiet",
                                    "--no-record"], capture_output=True, text=True, check=True)
             scores[(float(value), seed)] = json.loads(proc.stdout)["eval_mean_return"]

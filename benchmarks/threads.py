@@ -19,9 +19,9 @@ from benchmarks.update import rate
 
 
 def trainer_after_warmup(preset: str):
-    from dqn_core.control import Control
+    from dqn_core.training.control import Control
     from dqn_core.presets import load_preset
-    from dqn_core.trainer import Trainer
+    from dqn_core.training.trainer import Trainer
 
     config = load_preset(preset).replace(eval_every=0, seed=0, torch_threads=torch.get_num_threads())
     trainer = Trainer(config)
@@ -32,7 +32,7 @@ def trainer_after_warmup(preset: str):
 
 def end_to_end_rate(trainer, seconds: float) -> float:
     """Env steps per second of training (acting, replay, updates at the preset's rate, target syncs)."""
-    from dqn_core.control import Control
+    from dqn_core.training.control import Control
 
     control = Control()
     start, steps = time.perf_counter(), trainer.step

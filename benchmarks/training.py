@@ -28,9 +28,9 @@ def lecture_rate(steps: int, skip: int) -> float:
 
 
 def our_rate(preset: str, steps: int, skip: int) -> float:
-    from dqn_core.control import Control
+    from dqn_core.training.control import Control
     from dqn_core.presets import load_preset
-    from dqn_core.trainer import Trainer
+    from dqn_core.training.trainer import Trainer
 
     import torch
 

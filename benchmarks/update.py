@@ -58,9 +58,9 @@ def lecture_update(device: torch.device | str = "cpu", batch_size: int = 128):
 
 
 def our_update():
-    from dqn_core.agent import DQNAgent
+    from dqn_core.learning.agent import DQNAgent
     from dqn_core.presets import load_preset
-    from dqn_core.replay import ReplayMemory
+    from dqn_core.learning.replay import ReplayMemory
 
     cfg = load_preset("seed-pixels")
     torch.manual_seed(0)
@@ -79,7 +79,7 @@ def update_flops(agent) -> float:
     """FLOPs of one update (online forward + backward, target forward), counted by torch."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from dqn_core.replay import Batch
+    from dqn_core.learning.replay import Batch
 
     x = torch.randint(0, 255, (128, 6, 40, 90), dtype=torch.uint8)
     batch = Batch(x, torch.zeros(128, dtype=torch.long), torch.ones(128), torch.ones(128), x, np.zeros(128))

@@ -26,7 +26,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp())
     runs = Path(args.runs_dir) if args.runs_dir else folder / "runs"
     if not args.runs_dir:
-        from dqn_core.cli import train_main
+        from dqn_core.cli.main import train_main
 
         for lr in ("0.0023", "0.0005"):
             for seed in ("0", "1", "2"):

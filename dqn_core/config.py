@@ -468,7 +468,7 @@ def _toml_value(value: Any) -> str:
 
 def save_config_file(config: TrainConfig, path: str | Path, name: str = "", description: str = "") -> None:
     """Write a config as TOML (or JSON by suffix), atomically."""
-    from .fileio import atomic_write_bytes
+    from dqn_core.fileio import atomic_write_bytes
 
     path = Path(path)
     if path.suffix.lower() == ".json":

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from .config import ConfigError
+from dqn_core.config import ConfigError
 
 
 def resolve_device(name: str) -> torch.device:

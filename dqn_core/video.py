@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .fileio import atomic_writer
+from dqn_core.fileio import atomic_writer
 
 FORMATS = (".mp4", ".gif")
 
@@ -122,8 +122,8 @@ def greedy_frames(trainer, episodes: int, seed: int) -> Iterator[np.ndarray]:
     """The rendered screen at the start of each of `episodes` greedy episodes and after each of their steps, played
     on an environment of its own (so a recording never disturbs training's or evaluation's), at the evaluation's ε
     with each episode's exploration drawn from its seed, as dqn-eval plays it."""
-    from .agent import evaluation_action
-    from .envs import ObservedEnv
+    from dqn_core.learning.agent import evaluation_action
+    from dqn_core.envs.observed import ObservedEnv
 
     env = ObservedEnv(trainer.config, seed)
     eps = trainer.config.eval_epsilon

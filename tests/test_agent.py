@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 
 from conftest import TEST_DEVICE
-from dqn_core.agent import DQNAgent, NonFiniteLossError, epsilon
+from dqn_core.learning.agent import DQNAgent, NonFiniteLossError, epsilon
 from dqn_core.config import TrainConfig
-from dqn_core.networks import build_q_network
-from dqn_core.replay import ReplayMemory
+from dqn_core.learning.networks import build_q_network
+from dqn_core.learning.replay import ReplayMemory
 
 
 def make_agent(**changes) -> DQNAgent:
@@ -89,7 +89,7 @@ def test_sync_copies_batchnorm_statistics():
 
 def test_batchnorm_target_values_match_the_target_network():
     """The lecture's net: target values come from the target network in eval mode (BatchNorm's running statistics)."""
-    from dqn_core.replay import Batch
+    from dqn_core.learning.replay import Batch
 
     cfg = TrainConfig(obs="pixels", network="lecture-cnn", device=TEST_DEVICE, frame_width=90, optimizer="adam")
     torch.manual_seed(0)
@@ -171,7 +171,7 @@ def test_dueling_head_is_value_plus_centred_advantage():
 
 
 def test_random_shift_moves_each_image_whole_and_repeats_the_edges():
-    from dqn_core.agent import random_shift
+    from dqn_core.learning.agent import random_shift
 
     torch.manual_seed(3)
     frames = torch.randint(0, 255, (64, 2, 12, 16), dtype=torch.uint8)
@@ -193,8 +193,8 @@ def test_random_shift_moves_each_image_whole_and_repeats_the_edges():
 @pytest.mark.parametrize("gap", [1, 3])
 def test_training_with_random_shifts_resumes_exactly(tmp_path, pixel_config, gap):
     """Also with frames 3 steps apart: the env's whole window of recent frames is saved and put back."""
-    from dqn_core.checkpoint import load_agent, save_agent
-    from dqn_core.trainer import Trainer
+    from dqn_core.training.checkpoint import load_agent, save_agent
+    from dqn_core.training.trainer import Trainer
 
     config = pixel_config.replace(augment_shift=3, frame_gap=gap)
     straight = Trainer(config)

@@ -79,7 +79,7 @@ def test_lr_slider_during_training_changes_optimizer_and_marks_the_plot(make_win
 
 def test_changes_made_together_share_one_marker(qtbot):
     from app.plots import PlotsPanel
-    from dqn_core.metrics import Metrics
+    from dqn_core.training.metrics import Metrics
 
     metrics = Metrics()
     for step in (10, 20, 30):
@@ -145,7 +145,7 @@ def test_save_through_menu_while_training_and_load_in_fresh_window(make_window, 
 
 
 def test_save_best_agent_through_the_file_menu_while_training_and_idle(make_window, qtbot, tmp_path, monkeypatch):
-    from dqn_core.checkpoint import load_agent
+    from dqn_core.training.checkpoint import load_agent
 
     w = make_window(eval_every=2, eval_unit="episodes", eval_episodes=2)
     action = w.actions_by_name["save_best"]

@@ -11,19 +11,19 @@ import sys
 import numpy as np
 import pytest
 
-from dqn_core import events as ev
+from dqn_core.training import events as ev
 from dqn_core.config import TrainConfig
-from dqn_core.envs import ObservedEnv, atari_games
+from dqn_core.envs.observed import ObservedEnv, atari_games
 from dqn_core.presets import load_preset
-from dqn_core.replay import ReplayMemoryError
-from dqn_core.trainer import Trainer, env_seed
+from dqn_core.learning.replay import ReplayMemoryError
+from dqn_core.training.trainer import Trainer, env_seed
 
 import gymnasium as gym
 
 pytestmark = pytest.mark.needs("atari")
 
-TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli import train_main; sys.exit(train_main(sys.argv[1:]))"]
-EVAL = [sys.executable, "-c", "import sys; from dqn_core.cli import eval_main; sys.exit(eval_main(sys.argv[1:]))"]
+TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli.main import train_main; sys.exit(train_main(sys.argv[1:]))"]
+EVAL = [sys.executable, "-c", "import sys; from dqn_core.cli.main import eval_main; sys.exit(eval_main(sys.argv[1:]))"]
 
 
 def atari(game: str = "Pong", **changes) -> TrainConfig:
@@ -236,7 +236,7 @@ def test_the_window_picks_a_game_and_shows_its_screen_input_score_lives_and_acti
 
 def test_the_top_plot_shows_the_score_when_steps_do_not_all_pay_one(qtbot):
     from app.plots import PlotsPanel
-    from dqn_core.metrics import Metrics
+    from dqn_core.training.metrics import Metrics
 
     panel = PlotsPanel()
     qtbot.addWidget(panel)

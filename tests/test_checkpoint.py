@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from dqn_core import checkpoint
-from dqn_core.checkpoint import AgentFileError, load_agent, save_agent
-from dqn_core.trainer import Trainer
+from dqn_core.training import checkpoint
+from dqn_core.training.checkpoint import AgentFileError, load_agent, save_agent
+from dqn_core.training.trainer import Trainer
 
 
 def train(trainer: Trainer, steps: int) -> None:

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from dqn_core.cli import eval_main, train_main
+from dqn_core.cli.main import eval_main, train_main
 
 
 def run_cli(module_fn: str, *args: str) -> subprocess.CompletedProcess:
-    code = f"import sys; from dqn_core.cli import {module_fn}; sys.exit({module_fn}(sys.argv[1:]))"
+    code = f"import sys; from dqn_core.cli.main import {module_fn}; sys.exit({module_fn}(sys.argv[1:]))"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
 
 
@@ -68,7 +68,7 @@ def test_bad_input_gives_one_line_and_no_traceback(fn, args, fragment):
 
 
 def test_save_best_writes_the_agent_of_the_best_evaluation(tmp_path):
-    from dqn_core.checkpoint import load_agent
+    from dqn_core.training.checkpoint import load_agent
 
     best, final, summary = tmp_path / "best.dqn", tmp_path / "final.dqn", tmp_path / "s.json"
     proc = run_cli("train_main", "--preset", "tutorial-state", "--steps", "1500", "--seed", "1", "--quiet",

@@ -11,10 +11,10 @@ import pytest
 _FAULTS_PER_UPDATE = textwrap.dedent("""
     import resource, sys
     import numpy as np, torch
-    from dqn_core.agent import DQNAgent
+    from dqn_core.learning.agent import DQNAgent
     from dqn_core.device import reuse_freed_memory
     from dqn_core.presets import load_preset
-    from dqn_core.replay import ReplayMemory
+    from dqn_core.learning.replay import ReplayMemory
 
     if sys.argv[1] == "reuse":
         assert reuse_freed_memory()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dqn_core.config import TrainConfig
-from dqn_core.envs import EnvError, ObservedEnv
+from dqn_core.envs.observed import EnvError, ObservedEnv
 
 
 @pytest.mark.parametrize("env_id, dim, actions", [("CartPole-v1", 4, 2), ("Acrobot-v1", 6, 3), ("MountainCar-v0", 2, 3)])
@@ -82,7 +82,7 @@ def test_same_seed_same_episode(state_config):
 
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "Acrobot-v1", "MountainCar-v0"])
 def test_fast_screen_grab_gives_gymnasiums_pixels(env_id):
-    from dqn_core.envs import gym, render_screen
+    from dqn_core.envs.observed import gym, render_screen
 
     env = gym.make(env_id, render_mode="rgb_array")
     env.reset(seed=3)

@@ -13,8 +13,8 @@ import pytest
 from dqn_core.extras import EXTRAS, extra
 
 ROOT = Path(__file__).resolve().parent.parent
-TRAIN = "from dqn_core.cli import train_main; sys.exit(train_main({args!r}))"
-SWEEP = "from dqn_core.sweep import main; sys.exit(main({args!r}))"
+TRAIN = "from dqn_core.cli.main import train_main; sys.exit(train_main({args!r}))"
+SWEEP = "from dqn_core.experiments.sweep import main; sys.exit(main({args!r}))"
 
 
 def without(modules: list[str], code: str, args: list[str]) -> subprocess.CompletedProcess:

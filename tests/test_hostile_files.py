@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dqn_core.checkpoint import AgentFileError, load_agent, save_agent
+from dqn_core.training.checkpoint import AgentFileError, load_agent, save_agent
 from dqn_core.config import ConfigError, load_config_file
 from dqn_core.fileio import TMP_SUFFIX, atomic_write_bytes, remove_stale_temporaries
-from dqn_core.trainer import Trainer
+from dqn_core.training.trainer import Trainer
 
 from benchmarks.files import BOMB_BYTES, rewrite
 
-EVAL = [sys.executable, "-c", "import sys; from dqn_core.cli import eval_main; sys.exit(eval_main(sys.argv[1:]))"]
+EVAL = [sys.executable, "-c", "import sys; from dqn_core.cli.main import eval_main; sys.exit(eval_main(sys.argv[1:]))"]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def bombs(good, tmp_path_factory) -> dict[str, Path]:
     return {"honest": honest, "lying": lying}
 
 
-PEAK = ("import atexit, sys; from dqn_core.cli import eval_main; atexit.register(lambda: print(int(open("
+PEAK = ("import atexit, sys; from dqn_core.cli.main import eval_main; atexit.register(lambda: print(int(open("
         "'/proc/self/status').read().split('VmHWM:')[1].split()[0]) // 1024)); sys.exit(eval_main(sys.argv[1:]))")
 
 
@@ -159,7 +159,7 @@ def test_bad_config_files_are_refused_naming_the_file(tmp_path, name, text, frag
     with pytest.raises(ConfigError) as info:
         load_config_file(path)
     assert fragment in str(info.value) and str(path) in str(info.value)
-    proc = subprocess.run([sys.executable, "-c", "import sys; from dqn_core.cli import train_main; "
+    proc = subprocess.run([sys.executable, "-c", "import sys; from dqn_core.cli.main import train_main; "
                            "sys.exit(train_main(sys.argv[1:]))", "--config", str(path), "--steps", "5"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from dqn_core.checkpoint import load_agent
+from dqn_core.training.checkpoint import load_agent
 
-TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli import train_main; sys.exit(train_main(sys.argv[1:]))"]
+TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli.main import train_main; sys.exit(train_main(sys.argv[1:]))"]
 
 
 def start_training(tmp_path: Path, *args: str) -> subprocess.Popen:
@@ -142,8 +142,8 @@ def test_a_full_disk_keeps_the_agent_in_a_recovery_file_and_writes_the_other_out
 
 def test_a_failed_write_in_process(tmp_path, monkeypatch, capsys):
     """The same guarantee where no file system can be mounted: the agent file's writer fails as a full disk does."""
-    from dqn_core import checkpoint
-    from dqn_core.cli import train_main
+    from dqn_core.training import checkpoint
+    from dqn_core.cli.main import train_main
 
     real = checkpoint.write_npy
     target = tmp_path / "a.dqn"

@@ -232,7 +232,7 @@ def test_a_short_drag_of_a_log_slider_moves_it_a_few_percent(make_window):
 
 def test_change_labels_never_overlap_in_the_window_or_an_export(qtbot, tmp_path):
     from app.plots import PlotsPanel
-    from dqn_core.metrics import Metrics
+    from dqn_core.training.metrics import Metrics
 
     metrics = Metrics()
     for episode in range(1, 200):

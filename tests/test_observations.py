@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dqn_core.observations import CartPoleRenderer, cart_window, crop_rows, output_size, shrink
-from dqn_core.envs import gym
+from dqn_core.envs.observations import CartPoleRenderer, cart_window, crop_rows, output_size, shrink
+from dqn_core.envs.observed import gym
 
 
 def test_lecture_crop_geometry():

@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from conftest import TEST_DEVICE
-from dqn_core.checkpoint import load_agent, save_agent
-from dqn_core.replay import ReplayMemory
-from dqn_core.sumtree import SumTree
-from dqn_core.trainer import Trainer
+from dqn_core.training.checkpoint import load_agent, save_agent
+from dqn_core.learning.replay import ReplayMemory
+from dqn_core.learning.sumtree import SumTree
+from dqn_core.training.trainer import Trainer
 
 
 def test_sum_tree_sums_and_samples_in_proportion():

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from conftest import TEST_DEVICE
-from dqn_core import replay
-from dqn_core.replay import ReplayMemory, ReplayMemoryError
+from dqn_core.learning import replay
+from dqn_core.learning.replay import ReplayMemory, ReplayMemoryError
 
 
 def frame(v: int) -> np.ndarray:

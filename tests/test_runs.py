@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dqn_core.compare import band, common_grid, ema, group_band, group_runs, group_table, group_table_csv, resample
-from dqn_core.runs import Run, delete_run, list_runs, read_run, rename_run, settings_that_differ
+from dqn_core.experiments.compare import band, common_grid, ema, group_band, group_runs, group_table, group_table_csv, resample
+from dqn_core.experiments.runs import Run, delete_run, list_runs, read_run, rename_run, settings_that_differ
 
-TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli import train_main; sys.exit(train_main(sys.argv[1:]))"]
+TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli.main import train_main; sys.exit(train_main(sys.argv[1:]))"]
 
 
 def train(runs: Path, *args: str) -> subprocess.CompletedProcess:
@@ -170,7 +170,7 @@ def test_tensorboard_event_files_hold_cleanrls_tags_and_the_hyperparameters(tmp_
 
 
 def test_the_progress_line_gives_an_eta(capsys, monkeypatch):
-    from dqn_core import terminal
+    from dqn_core.cli import terminal
 
     progress = terminal.Progress(total_steps=1000, total_episodes=None, enabled=True)
     progress.started -= 30.0                                # 30 s in

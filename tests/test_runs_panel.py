@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from dqn_core.cli import train_main
+from dqn_core.cli.main import train_main
 
 WAIT = 30_000
 

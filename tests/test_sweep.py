@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from dqn_core.runs import list_runs, read_run
+from dqn_core.experiments.runs import list_runs, read_run
 
 
 def _can_isolate() -> bool:
@@ -29,7 +29,7 @@ def ray_sweep(test):
     isolated = pytest.mark.skipif(not _ISOLATED, reason="needs `unshare -n` (root) to keep Ray on loopback")
     return pytest.mark.needs("sweep")(isolated(test))
 
-SWEEP = f"{sys.executable} -c 'import sys; from dqn_core.sweep import main; sys.exit(main(sys.argv[1:]))'"
+SWEEP = f"{sys.executable} -c 'import sys; from dqn_core.experiments.sweep import main; sys.exit(main(sys.argv[1:]))'"
 
 
 def sweep_command(*args: str) -> list[str]:
@@ -63,7 +63,7 @@ def test_two_settings_on_two_seeds_record_four_runs_and_a_summary(tmp_path):
     assert all(g["seeds"] == [0, 1] for g in data["groups"])
     assert "lr=0.001 | 0 1 |" in proc.stdout and "4 of 4 trials finished" in proc.stderr
     # the same seed and settings trained by dqn-train score the same: runs are deterministic on the CPU
-    single = subprocess.run([sys.executable, "-c", "import sys; from dqn_core.cli import train_main; "
+    single = subprocess.run([sys.executable, "-c", "import sys; from dqn_core.cli.main import train_main; "
                              "sys.exit(train_main(sys.argv[1:]))", "--preset", "zoo-state", "--set", "lr=1e-3",
                              "--seed", "1", "--steps", "3000", "--quiet", "--no-record"],
                             capture_output=True, text=True, timeout=120)
@@ -84,7 +84,7 @@ def test_a_failing_trial_is_reported_and_the_others_finish(tmp_path):
 
 
 def test_bad_sweep_input_is_refused_before_ray_starts(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", "import sys; from dqn_core.sweep import main; sys.exit(main())",
+    proc = subprocess.run([sys.executable, "-c", "import sys; from dqn_core.experiments.sweep import main; sys.exit(main())",
                            "--grid", "lr=1e-3,7", "--runs-dir", str(tmp_path)], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 2 and "lr = 7.0 is invalid" in proc.stderr and "Traceback" not in proc.stderr
@@ -178,7 +178,7 @@ def test_asha_stops_weak_trials_early_and_says_so(tmp_path):
 
 
 def test_sampled_settings_are_drawn_once_per_trial_for_every_seed_and_reproducibly(tmp_path):
-    from dqn_core.sweep import build_spec, parser
+    from dqn_core.experiments.sweep import build_spec, parser
 
     args = parser().parse_args(["--preset", "zoo-state", "--sample", "lr=loguniform:1e-4:1e-2", "--sample",
                                 "batch_size=choice:32|64|128", "--trials", "5", "--seeds", "0", "1", "--grid",

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from conftest import TEST_DEVICE
-from dqn_core import events as ev
-from dqn_core.control import EPISODE, Control
-from dqn_core.envs import env_family
+from dqn_core.training import events as ev
+from dqn_core.training.control import EPISODE, Control
+from dqn_core.envs.observed import env_family
 from dqn_core.extras import EXTRAS
 from dqn_core.presets import list_presets, load_preset
-from dqn_core.trainer import Trainer
+from dqn_core.training.trainer import Trainer
 
 
 def collect(gen, limit=10**6):
@@ -290,7 +290,7 @@ def test_batched_evaluation_plays_the_same_episodes(state_config, pixel_config):
 def test_several_envs_count_every_step_and_resume_from_a_file_with_their_replay(state_config, tmp_path):
     """num_envs = 3 on CartPole: decisions and episodes are every env's, schedules fire per env step, and a saved
     agent with its replay memory goes on training with each env's frames still in their own slots."""
-    from dqn_core.checkpoint import load_agent, save_agent
+    from dqn_core.training.checkpoint import load_agent, save_agent
 
     config = state_config.replace(num_envs=3, replay_capacity=1000, learning_starts=64, train_freq=4, eval_every=0)
     trainer = Trainer(config)

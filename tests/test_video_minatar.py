@@ -9,12 +9,12 @@ import sys
 import numpy as np
 import pytest
 
-from dqn_core.checkpoint import save_agent
+from dqn_core.training.checkpoint import save_agent
 from dqn_core.presets import load_preset
-from dqn_core.trainer import Trainer
+from dqn_core.training.trainer import Trainer
 
-EVAL = [sys.executable, "-c", "import sys; from dqn_core.cli import eval_main; sys.exit(eval_main(sys.argv[1:]))"]
-TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli import train_main; sys.exit(train_main(sys.argv[1:]))"]
+EVAL = [sys.executable, "-c", "import sys; from dqn_core.cli.main import eval_main; sys.exit(eval_main(sys.argv[1:]))"]
+TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli.main import train_main; sys.exit(train_main(sys.argv[1:]))"]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_dqn_eval_records_every_episode_frame_by_frame(agent, tmp_path, suffix):
     if suffix == "gif":
         from PIL import Image
 
-        from dqn_core.envs import ObservedEnv
+        from dqn_core.envs.observed import ObservedEnv
 
         with Image.open(out) as image:
             assert image.n_frames == expected and image.size == (600, 400)
@@ -63,7 +63,7 @@ def test_a_video_target_is_checked_before_anything_is_played(agent, tmp_path):
 
 
 def test_without_pyav_an_mp4_names_the_extra(agent, tmp_path):
-    code = ("import sys; sys.modules['av'] = None; from dqn_core.cli import eval_main; "
+    code = ("import sys; sys.modules['av'] = None; from dqn_core.cli.main import eval_main; "
             f"sys.exit(eval_main([{str(agent)!r}, '--video', {str(tmp_path / 'x.mp4')!r}]))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
@@ -103,7 +103,7 @@ def test_record_video_from_the_file_menu_and_cancel_keeps_the_old_file(make_wind
 # ---- MinAtar ---------------------------------------------------------------------------------------------------------
 @pytest.mark.needs("minatar")
 def test_minatar_frames_are_the_game_grid_stored_once_as_bytes():
-    from dqn_core.envs import ObservedEnv
+    from dqn_core.envs.observed import ObservedEnv
 
     config = load_preset("minatar")
     env = ObservedEnv(config, 0)

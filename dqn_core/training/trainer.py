@@ -14,14 +14,14 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from . import events as ev
-from .agent import DQNAgent, NonFiniteLossError, epsilon, evaluation_action, learning_rate
-from .config import LIVE_FIELDS, ConfigError, TrainConfig, parse_values
-from .control import Control, SaveRequest
-from .device import describe_device, one_thread, resolve_device, reuse_freed_memory, set_threads
-from .envs import ObservedEnv, history_length
-from .metrics import Metrics
-from .replay import ReplayMemory
+from dqn_core.training import events as ev
+from dqn_core.learning.agent import DQNAgent, NonFiniteLossError, epsilon, evaluation_action, learning_rate
+from dqn_core.config import LIVE_FIELDS, ConfigError, TrainConfig, parse_values
+from dqn_core.training.control import Control, SaveRequest
+from dqn_core.device import describe_device, one_thread, resolve_device, reuse_freed_memory, set_threads
+from dqn_core.envs.observed import ObservedEnv, history_length
+from dqn_core.training.metrics import Metrics
+from dqn_core.learning.replay import ReplayMemory
 
 STATS_INTERVAL = 10          # env steps per row of training statistics
 STATS_EVENT_SECONDS = 0.2    # StepStats events at most this often
@@ -388,7 +388,7 @@ class Trainer:
         """Write this agent (with `best`, the one kept at its best evaluation) to `path`; never raises: a failure is
         a Saved event with `ok` False, and the previous file stays intact. Used while training (between steps) and
         while idle, so both say the same."""
-        from .checkpoint import save_agent
+        from dqn_core.training.checkpoint import save_agent
 
         what = f"the best agent ({self.describe_best()})" if best and self.best_eval else "agent"
         try:
@@ -404,7 +404,7 @@ class Trainer:
 
     def _keep_best(self) -> None:
         """Copy the agent as it is now (weights, optimiser, counters, curves; no replay memory) as the best one."""
-        from .checkpoint import agent_state
+        from dqn_core.training.checkpoint import agent_state
 
         meta, arrays = agent_state(self, include_replay=False)
         # agent_state shares the CPU tensors' memory; training goes on changing them, so the copy must own its data.

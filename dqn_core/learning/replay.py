@@ -18,8 +18,8 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from .device import to_device
-from .sumtree import SumTree
+from dqn_core.device import to_device
+from dqn_core.learning.sumtree import SumTree
 
 SAMPLE_CHUNK_BYTES = 32 << 20      # observations drawn at once for a run of uniform updates (see sample_batches)
 

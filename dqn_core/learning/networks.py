@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ConfigError, TrainConfig
+from dqn_core.config import ConfigError, TrainConfig
 
 
 def conv_out(size: int, kernel: int, stride: int) -> int:

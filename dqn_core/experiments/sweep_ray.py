@@ -22,8 +22,8 @@ from typing import Any
 import ray
 from ray import tune
 
-from . import events as ev
-from .runs import METRICS, RUN_JSON, FolderSink, RunRecorder, read_run, recorded
+from dqn_core.training import events as ev
+from dqn_core.experiments.runs import METRICS, RUN_JSON, FolderSink, RunRecorder, read_run, recorded
 
 CHECKPOINT = "checkpoint.dqn"
 
@@ -79,7 +79,7 @@ class ActorSink:
 
 
 def _agent_bytes(trainer, best: bool = False) -> bytes:
-    from .checkpoint import save_agent
+    from dqn_core.training.checkpoint import save_agent
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "agent.dqn"
@@ -88,7 +88,7 @@ def _agent_bytes(trainer, best: bool = False) -> bytes:
 
 
 def _trainer_from_bytes(data: bytes):
-    from .checkpoint import load_agent
+    from dqn_core.training.checkpoint import load_agent
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "agent.dqn"
@@ -113,9 +113,9 @@ def run_trial(config: dict[str, Any], sink=None, spec: dict[str, Any] | None = N
     a crash raises, so that Tune restarts it (from its last saved agent)."""
     import torch
 
-    from .config import ConfigError, TrainConfig
-    from .control import Control
-    from .trainer import Trainer
+    from dqn_core.config import ConfigError, TrainConfig
+    from dqn_core.training.control import Control
+    from dqn_core.training.trainer import Trainer
 
     torch.set_num_threads(1)
     trial = config["trial"]
@@ -178,7 +178,7 @@ def _metrics(trainer, result) -> dict[str, Any]:
 
 
 def _has_tensorboard() -> bool:
-    from .runs import tensorboard_available
+    from dqn_core.experiments.runs import tensorboard_available
 
     return tensorboard_available()
 
@@ -243,7 +243,7 @@ def run_sweep(spec: dict[str, Any], runs_dir: Path, address: str | None = None) 
     if address:
         ray.init(address=address, **init)
     else:
-        from .device import cpu_count
+        from dqn_core.device import cpu_count
 
         ray.init(num_cpus=cpu_count(), **init)
     progress = SweepProgress(len(todo))
@@ -287,7 +287,7 @@ def _settle(todo: list[dict[str, Any]], runs_dir: Path, progress: SweepProgress)
     its retries, or was cut short by an interrupt. Returns whether any was cut short."""
     import json
 
-    from .fileio import atomic_write_bytes
+    from dqn_core.fileio import atomic_write_bytes
 
     cut_short = False
     for trial in todo:

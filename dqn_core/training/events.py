@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import TrainConfig
+from dqn_core.config import TrainConfig
 
 
 @dataclass(frozen=True)

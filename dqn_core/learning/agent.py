@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import TrainConfig
-from .device import to_device
-from .networks import build_q_network
-from .replay import Batch
+from dqn_core.config import TrainConfig
+from dqn_core.device import to_device
+from dqn_core.learning.networks import build_q_network
+from dqn_core.learning.replay import Batch
 
 
 class NonFiniteLossError(FloatingPointError):

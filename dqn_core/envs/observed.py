@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .config import TrainConfig
-from .observations import CartPoleRenderer, CropWindow, cart_window, grid_to_rgb, image_frame, shrink
+from dqn_core.config import TrainConfig
+from dqn_core.envs.observations import CartPoleRenderer, CropWindow, cart_window, grid_to_rgb, image_frame, shrink
 
 # pygame (gymnasium's renderer) needs no window or sound device for rgb_array rendering.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -135,7 +135,7 @@ def _make_gym(config: TrainConfig, render: bool) -> gym.Env:
     except gym.error.DependencyNotInstalled as exc:
         raise EnvError(f"env_id = {config.env_id!r} needs a package that is not installed: {exc}") from None
     except gym.error.Error as exc:
-        from .config import did_you_mean
+        from dqn_core.config import did_you_mean
 
         hint = did_you_mean(config.env_id, gym.registry.keys())
         raise EnvError(f"env_id = {config.env_id!r} is not a known gymnasium environment{hint} ({exc})") from None

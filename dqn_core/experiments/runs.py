@@ -28,10 +28,10 @@ from typing import Any, Iterable, Iterator, Protocol
 
 import numpy as np
 
-from . import __version__
-from . import events as ev
-from .config import PARAM_SPECS, TrainConfig
-from .fileio import atomic_write_bytes
+from dqn_core import __version__
+from dqn_core.training import events as ev
+from dqn_core.config import PARAM_SPECS, TrainConfig
+from dqn_core.fileio import atomic_write_bytes
 
 RUN_FORMAT = "dqn-studio-run"
 RUN_VERSION = 1
@@ -99,7 +99,7 @@ def preset_differences(config: TrainConfig, preset: str | None) -> dict[str, lis
     """Settings whose values differ from the preset's: name -> [preset's, run's]."""
     if not preset:
         return {}
-    from .presets import load_preset
+    from dqn_core.presets import load_preset
 
     try:
         base = load_preset(preset)

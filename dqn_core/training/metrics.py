@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .fileio import atomic_write_bytes
+from dqn_core.fileio import atomic_write_bytes
 
 EPISODE_COLUMNS = ("step", "duration", "total_return", "wall_seconds")
 STATS_COLUMNS = ("step", "loss", "q_mean", "epsilon", "grad_norm")

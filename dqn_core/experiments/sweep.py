@@ -23,9 +23,9 @@ from typing import Any, NoReturn, Sequence
 
 import numpy as np
 
-from .config import PARAM_SPECS, ConfigError, parse_values
-from .extras import EXTRAS
-from .fileio import atomic_write_bytes
+from dqn_core.config import PARAM_SPECS, ConfigError, parse_values
+from dqn_core.extras import EXTRAS
+from dqn_core.fileio import atomic_write_bytes
 
 EXIT_BAD_INPUT = 2
 SAMPLERS = ("uniform", "loguniform", "choice", "randint")
@@ -110,7 +110,7 @@ def _draw(kind: str, args: list[Any], rng: np.random.Generator) -> Any:
 
 def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     """The whole sweep as plain data: base config, budget, and the trial list."""
-    from .presets import load_preset
+    from dqn_core.presets import load_preset
 
     file: dict[str, Any] = {}
     if args.file:
@@ -122,7 +122,7 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     base = load_preset(preset)
     config_file = args.config or file.get("config")
     if config_file:
-        from .config import load_config_file
+        from dqn_core.config import load_config_file
 
         base = load_config_file(config_file, base=base)
     overrides = dict(file.get("set", {}))
@@ -190,8 +190,8 @@ def sweep_file(runs_dir: Path, name: str) -> Path:
 # ---- results -------------------------------------------------------------------------------------------------------
 def summarize(spec: dict[str, Any], runs_dir: Path, wall_seconds: float) -> dict[str, Any]:
     """The summary JSON, read back from the run folders (so a resumed sweep reports every trial)."""
-    from .compare import group_runs, group_table
-    from .runs import read_run
+    from dqn_core.experiments.compare import group_runs, group_table
+    from dqn_core.experiments.runs import read_run
 
     trials, runs = [], []
     for trial in spec["trials"]:
@@ -244,8 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from .fileio import check_output_path
-    from .paths import runs_dir as default_runs_dir
+    from dqn_core.fileio import check_output_path
+    from dqn_core.paths import runs_dir as default_runs_dir
 
     check_output_path(args.summary_json, "--summary-json")
     runs_dir = Path(args.runs_dir).expanduser() if args.runs_dir else default_runs_dir()
@@ -272,7 +272,7 @@ def _main(args: argparse.Namespace) -> int:
                               f"{spec['name']} to finish it, or another --name")
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, json.dumps(spec, indent=1).encode("utf-8"))
-    from .sweep_ray import run_sweep
+    from dqn_core.experiments.sweep_ray import run_sweep
 
     started = time.perf_counter()
     interrupted = run_sweep(spec, runs_dir, address=args.address)

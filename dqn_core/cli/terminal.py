@@ -7,8 +7,8 @@ import sys
 import time
 from typing import Any
 
-from .control import Control
-from .metrics import format_clock
+from dqn_core.training.control import Control
+from dqn_core.training.metrics import format_clock
 
 
 class Interrupts:

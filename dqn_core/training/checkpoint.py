@@ -18,13 +18,13 @@ from typing import Any, BinaryIO, Callable
 import numpy as np
 import torch
 
-from . import __version__
-from . import events as ev
-from .agentfile import (CHUNK_BYTES, FORMAT, META, VERSION, AgentArchive, AgentFileError, Dim,  # noqa: F401
+from dqn_core import __version__
+from dqn_core.training import events as ev
+from dqn_core.agentfile.read import (CHUNK_BYTES, FORMAT, META, VERSION, AgentArchive, AgentFileError, Dim,  # noqa: F401
                         LoadCancelled)
-from .config import ConfigError, TrainConfig
-from .fileio import atomic_writer
-from .metrics import EPISODE_COLUMNS, EVAL_COLUMNS, STATS_COLUMNS, Metrics
+from dqn_core.config import ConfigError, TrainConfig
+from dqn_core.fileio import atomic_writer
+from dqn_core.training.metrics import EPISODE_COLUMNS, EVAL_COLUMNS, STATS_COLUMNS, Metrics
 
 # ---- saving ------------------------------------------------------------------------------------------------------
 
@@ -55,7 +55,7 @@ def save_agent(trainer, path: str | Path, include_replay: bool = False, best: bo
 def save_recovery(trainer, include_replay: bool = False) -> tuple[Path | None, str]:
     """Save the agent where it can be written when its own target failed or an interrupt left it unsaved: the data
     folder's `recovery`, else the system's temporary folder. Returns (path, "") or (None, why it failed)."""
-    from .paths import recovery_candidates
+    from dqn_core.paths import recovery_candidates
 
     name = f"{trainer.config.env_id.replace('/', '_')}-step{trainer.step}-{time.strftime('%Y%m%d-%H%M%S')}.dqn"
     errors = []
@@ -148,7 +148,7 @@ METRICS_SLACK_BYTES = 256 << 20   # episodes, statistics and evaluations of a ve
 
 def allowed_arrays(trainer) -> tuple[dict[str, tuple[tuple[Dim, ...], ...]], int]:
     """The arrays an agent file for `trainer` may hold (name → allowed shapes) and how many bytes they may take."""
-    from .replay import estimate_bytes
+    from dqn_core.learning.replay import estimate_bytes
 
     allowed: dict[str, tuple[tuple[Dim, ...], ...]] = {}
     budget = METRICS_SLACK_BYTES
@@ -166,7 +166,7 @@ def allowed_arrays(trainer) -> tuple[dict[str, tuple[tuple[Dim, ...], ...]], int
             allowed[f"metrics.{table}.{column}"] = ((None,),)
     allowed["rng.torch"] = ((None,),)
     frame, history = tuple(trainer.env.frame_shape), trainer.history
-    from .envs import window_length          # a trainer exists, so its environments are loaded already
+    from dqn_core.envs.observed import window_length          # a trainer exists, so its environments are loaded already
     allowed["env.frames"] = ((window_length(trainer.config), *frame),)
     allowed["env.state"] = ((None,),)
     replay = trainer.replay
@@ -198,7 +198,7 @@ def load_agent(path: str | Path, device: str | None = None, auto_threads: int | 
             config = TrainConfig.from_dict(config_values)
         except ConfigError as exc:
             raise AgentFileError(f"{where}: its config is invalid: {exc}") from None
-        from .trainer import Trainer     # environments and networks: only for a file that passed the checks above
+        from dqn_core.training.trainer import Trainer     # environments and networks: only for a file that passed the checks above
 
         if device is not None:
             config = config.replace(device=device)

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
-from .config import ConfigError, TrainConfig, load_config_file
-from .control import Control
-from .terminal import Interrupts, Progress
+from dqn_core.config import ConfigError, TrainConfig, load_config_file
+from dqn_core.training.control import Control
+from dqn_core.cli.terminal import Interrupts, Progress
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -32,7 +32,7 @@ def _fail(prog: str, message: str, code: int = EXIT_BAD_INPUT) -> int:
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:
-    from .fileio import atomic_write_bytes
+    from dqn_core.fileio import atomic_write_bytes
 
     atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
@@ -80,7 +80,7 @@ def _parse_sets(items: Sequence[str]) -> dict[str, str]:
 
 
 def _build_config(args: argparse.Namespace) -> TrainConfig:
-    from .presets import load_preset
+    from dqn_core.presets import load_preset
 
     config = load_preset(args.preset or DEFAULT_PRESET)
     if args.config:
@@ -112,7 +112,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
 
 def _check_arguments(args: argparse.Namespace) -> None:
     """Everything that can be refused before the first step: empty options, budgets, output paths."""
-    from .fileio import check_distinct, check_output_path
+    from dqn_core.fileio import check_distinct, check_output_path
 
     for option in ("preset", "config", "env", "resume", "runs_dir", "name"):
         value = getattr(args, option)
@@ -132,7 +132,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def _list_settings() -> None:
-    from .config import PARAM_SPECS
+    from dqn_core.config import PARAM_SPECS
 
     for name, spec in PARAM_SPECS.items():
         live = " (live)" if spec.live else ""
@@ -140,7 +140,7 @@ def _list_settings() -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .presets import list_presets, preset_description
+    from dqn_core.presets import list_presets, preset_description
 
     if args.list_presets:
         for name, path in list_presets().items():
@@ -161,16 +161,16 @@ def _train(args: argparse.Namespace) -> int:
 
 def _make_trainer(args: argparse.Namespace):
     if not args.resume:
-        from .trainer import Trainer
+        from dqn_core.training.trainer import Trainer
 
         return Trainer(_build_config(args))
     if args.preset or args.config or args.env or args.seed is not None:
         raise ConfigError("--resume", args.resume, "takes its config from the agent file; --preset, --config, "
                           "--env and --seed cannot be combined with it (live settings can be changed with --set)")
-    from .agentfile import precheck
+    from dqn_core.agentfile.read import precheck
 
     precheck(args.resume)                # refused before torch is even loaded
-    from .checkpoint import load_agent
+    from dqn_core.training.checkpoint import load_agent
 
     trainer = load_agent(args.resume, device=args.device)
     patch = _parse_sets(args.set)
@@ -185,10 +185,10 @@ def _make_trainer(args: argparse.Namespace):
 
 
 def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupts: Interrupts) -> int:
-    from . import events as ev
-    from .checkpoint import save_agent
+    from dqn_core.training import events as ev
+    from dqn_core.training.checkpoint import save_agent
 
-    from .runs import recorded
+    from dqn_core.experiments.runs import recorded
 
     episodes = args.episodes if (args.episodes or args.steps) else 500
     progress = Progress(args.steps, episodes if not args.steps else None, enabled=not args.quiet)
@@ -259,8 +259,8 @@ def _start_recording(args: argparse.Namespace, trainer):
     """A RunRecorder for this run in the runs folder, or None (--no-record, or the folder cannot be written)."""
     if args.no_record:
         return None
-    from .paths import runs_dir
-    from .runs import FolderSink, RunRecorder, new_run_id, tensorboard_available
+    from dqn_core.paths import runs_dir
+    from dqn_core.experiments.runs import FolderSink, RunRecorder, new_run_id, tensorboard_available
 
     folder = Path(args.runs_dir).expanduser() if args.runs_dir else runs_dir()
     preset = None if args.resume else (args.preset or DEFAULT_PRESET)
@@ -280,7 +280,7 @@ def _start_recording(args: argparse.Namespace, trainer):
 
 def _finish_recording(args: argparse.Namespace, trainer, recorder, outcome: Any, interrupts: Interrupts) -> None:
     """The run folder gets the agents that were not saved elsewhere, their paths, and the run's status."""
-    from .checkpoint import save_agent
+    from dqn_core.training.checkpoint import save_agent
 
     folder = recorder.sink.folder(recorder.run_id)
     try:
@@ -306,7 +306,7 @@ def _finish_recording(args: argparse.Namespace, trainer, recorder, outcome: Any,
 def _write_outputs(args: argparse.Namespace, trainer, summary: dict[str, Any]) -> list[str]:
     """Write every output that was asked for, each on its own: one that fails does not stop the others. A failed
     --save puts the agent in a recovery file, so a trained agent is never dropped. Returns what failed."""
-    from .checkpoint import save_agent
+    from dqn_core.training.checkpoint import save_agent
 
     failures: list[str] = []
     if args.save_best:
@@ -338,7 +338,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def _recover(trainer, args: argparse.Namespace) -> str:
-    from .checkpoint import save_recovery
+    from dqn_core.training.checkpoint import save_recovery
 
     path, why = save_recovery(trainer, include_replay=args.save_replay)
     if path is None:
@@ -377,8 +377,8 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
 def _eval(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .agentfile import precheck
-    from .fileio import check_output_path
+    from dqn_core.agentfile.read import precheck
+    from dqn_core.fileio import check_output_path
 
     if not args.file.strip():
         raise ConfigError("AGENT_FILE", args.file, "a file name is needed")
@@ -387,14 +387,14 @@ def _eval(args: argparse.Namespace) -> int:
     if args.summary_json:
         check_output_path(args.summary_json, "--summary-json")
     if args.video is not None:
-        from .fileio import check_distinct
-        from .video import check_video_path
+        from dqn_core.fileio import check_distinct
+        from dqn_core.video import check_video_path
 
         check_output_path(args.video, "--video")
         check_video_path(args.video)
         check_distinct({"--summary-json": args.summary_json, "--video": args.video})
     precheck(args.file)                  # a damaged or hostile file is refused before torch is even loaded
-    from .checkpoint import load_agent
+    from dqn_core.training.checkpoint import load_agent
 
     trainer = load_agent(args.file, device=args.device)
     if args.epsilon is not None:
@@ -410,7 +410,7 @@ def _eval(args: argparse.Namespace) -> int:
                "wall_seconds": round(seconds, 3), "device": trainer.device_name, "trained_steps": trainer.step,
                "returns": returns}
     if args.video:
-        from .video import default_fps, greedy_frames, write_video
+        from dqn_core.video import default_fps, greedy_frames, write_video
 
         frames = write_video(args.video, greedy_frames(trainer, args.episodes, base), default_fps(trainer))
         summary["video"] = {"path": args.video, "frames": frames}

@@ -1,0 +1,1 @@
+"""The agent file format: bounded, checked reading and atomic, streamed writing (numpy only)."""

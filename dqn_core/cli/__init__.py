@@ -1,0 +1,1 @@
+"""The command line: dqn-train, dqn-eval and their terminal helpers."""

@@ -1,0 +1,1 @@
+"""Environments: the observed env every family is played through, and observation pipelines."""

@@ -1,0 +1,1 @@
+"""Experiments: run folders, comparing runs, sweeps (Ray Tune)."""

@@ -1,0 +1,1 @@
+"""Learning: the agent (acting, the TD update, target syncs), its networks, the replay memory."""

@@ -1,0 +1,1 @@
+"""Training: the loop (a generator of events), its control, events, metrics and agent files."""
