@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBox
 
 from dqn_core.config import TrainConfig
 from dqn_core.training.events import Frame
+from dqn_core.envs.families import family_of
 from dqn_core.envs.observations import grid_to_rgb
 
 ACTION_NAMES = {
@@ -199,7 +200,7 @@ class EnvView(QWidget):
     def configure(self, config: TrainConfig, names: tuple[str, ...] = ()) -> None:
         """Show what `config` trains on: the lecture's difference image, captions `frame_gap` steps apart, and for an
         arcade game (Atari, MinAtar) its own pixels unsmoothed with its score and lives in the overlay."""
-        game = config.obs in ("atari", "image")
+        game = family_of(config.env_id).own_pixels
         self.env_id = config.env_id
         self.difference = config.obs == "pixels" and config.frame_op == "difference"
         self.gap = config.frame_gap

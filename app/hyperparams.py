@@ -9,9 +9,8 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QRegularExpressionValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from dqn_core.envs.observed import atari_games, minatar_games
+from dqn_core.envs.families import FAMILIES
 from dqn_core.config import GROUPS, PARAM_SPECS, ConfigError, ParamSpec, TrainConfig
-from dqn_core.learning.networks import hidden_sizes_unused
 
 SLIDER_STEPS = 1000
 LOG_WINDOW = 10.0          # a logarithmic slider spans value / 10 … value × 10: ~2.3 % per pixel at 200 px
@@ -293,7 +292,8 @@ class HyperparamPanel(QWidget):
             control.setEditable(True)
             control.addItems(list(spec.suggestions))
             if name == "env_id":                     # the game families that are installed, by id
-                for games in (minatar_games(), atari_games()):
+                for family in FAMILIES:
+                    games = family.games()
                     if games:
                         control.insertSeparator(control.count())
                         control.addItems(games)
@@ -359,14 +359,15 @@ class HyperparamPanel(QWidget):
         self.reset_button.setEnabled(not training)
 
     def _refresh_states(self) -> None:
-        """Enable each control unless training locks it or the chosen network does not read it; its tooltip says
-        which."""
-        unused = {"hidden_sizes": hidden_sizes_unused(self._config)} if self._config is not None else {}
+        """Enable each control unless training locks it or it does nothing for the current config (the engine's
+        `ParamSpec.applies`); its tooltip says which."""
         for name, control in self.controls.items():
-            locked = bool(self._training) and not PARAM_SPECS[name].live
+            spec = PARAM_SPECS[name]
+            locked = bool(self._training) and not spec.live
             note = "<br><b>Locked while training:</b> stop training to change this." if locked else ""
-            if unused.get(name):
-                note += f"<br><b>Not used:</b> {unused[name]}."
+            unused = spec.applies(self._config) if self._config is not None else ""
+            if unused:
+                note += f"<br><b>Not used:</b> {unused}."
             if self._notes.get(name, "") != note:          # most calls change nothing: touch only what does
                 self._notes[name] = note
                 control.setEnabled(not note)

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
+from dqn_core.training.evaluation import default_fps, greedy_frames
+from dqn_core.video import RecordingCancelled, VideoError, check_video_path, write_video
+
 from .background import run_with_progress
 
 
@@ -19,9 +22,6 @@ class RecordingActions:
         thread, with progress and Cancel (the previous file stays if cancelled)."""
         if self.trainer is None or (self.session is not None and self.session.running):
             return False
-        from dqn_core.video import (RecordingCancelled, VideoError, check_video_path, default_fps, greedy_frames,
-                                    write_video)
-
         episodes, ok = QInputDialog.getInt(self, "Record Video", "Greedy episodes to record:", 1, 1, 100)
         if not ok:
             return False

@@ -19,12 +19,12 @@ from PySide6.QtCore import QProcess, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from dqn_core.config import PARAM_SPECS, ConfigError, TrainConfig, parse_values, save_config_file
+from dqn_core.config import NOT_LEARNING, PARAM_SPECS, ConfigError, TrainConfig, parse_values, save_config_file
 from dqn_core.device import cpu_count
 
 NONE = "(none)"
 SWEEPABLE = [name for name, spec in PARAM_SPECS.items()
-             if spec.kind in ("int", "float", "bool", "choice") and name not in ("seed", "device", "torch_threads")]
+             if spec.kind in ("int", "float", "bool", "choice") and name not in NOT_LEARNING]
 PROGRESS = re.compile(r"(\d+)/(\d+) trials done")
 
 

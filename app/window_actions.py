@@ -15,7 +15,9 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from dqn_core import __version__
 from dqn_core.training import events as ev
-from dqn_core.training.checkpoint import AgentFileError, LoadCancelled, load_agent, save_recovery
+from dqn_core.agentfile.read import AgentFileError, LoadCancelled
+from dqn_core.training.loading import load_agent
+from dqn_core.training.saving import save_recovery
 from dqn_core.config import PARAM_SPECS, ConfigError, TrainConfig, load_config_file, save_config_file
 from dqn_core.training.metrics import Metrics
 from dqn_core.presets import load_preset
@@ -72,7 +74,7 @@ class AgentFileActions:
         unsaved = trainer.step - self.saved_step
         text = (f"The agent has {unsaved:,} training step{'s' if unsaved != 1 else ''} that "
                 f"{'are' if unsaved != 1 else 'is'} not saved. Save it before {doing}?")
-        best, last = trainer.best_eval, trainer.last_eval
+        best, last = trainer.best.result, trainer.last_eval
         better = best is not None and last is not None and best.score > last.score and best.step != trainer.step
         if not better:
             answer = QMessageBox.question(
@@ -82,7 +84,7 @@ class AgentFileActions:
             return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
                 answer, "cancel")
         box = QMessageBox(QMessageBox.Icon.Question, "Unsaved agent",
-                          f"{text}\n\nIts best evaluation ({trainer.describe_best()}) scored higher than its latest "
+                          f"{text}\n\nIts best evaluation ({trainer.best.describe()}) scored higher than its latest "
                           f"({last.score:.1f} at step {last.step:,}): you can save that agent instead.", parent=self)
         save_best = box.addButton("Save Best Agent…", QMessageBox.ButtonRole.AcceptRole)
         save = box.addButton(QMessageBox.StandardButton.Save)
@@ -197,9 +199,9 @@ class AgentFileActions:
     def save_best_agent_as(self) -> bool:
         """Write the agent as it was at its best greedy evaluation (kept by the trainer at each new best)."""
         trainer = self.trainer
-        if trainer is None or trainer.best_eval is None:
+        if trainer is None or trainer.best.result is None:
             return False
-        start = Path(self._last_dir()) / f"{self.config.env_id}-best-{trainer.best_eval.step}.dqn"
+        start = Path(self._last_dir()) / f"{self.config.env_id}-best-{trainer.best.result.step}.dqn"
         path = self._ask_agent_path("Save Best Agent As", str(start))
         if not path:
             return False

@@ -11,14 +11,16 @@ from PySide6.QtWidgets import QMessageBox
 
 from dqn_core.training import events as ev
 from dqn_core.config import PARAM_SPECS, ConfigError
+from dqn_core.training.watch import watch
 from dqn_core.training.control import Control
-from dqn_core.envs.observed import FAMILY_PRESETS, env_family
+from dqn_core.envs.families import family_of
 from dqn_core.training.metrics import Metrics, format_clock
 from dqn_core.presets import load_preset
+from dqn_core.experiments.run_end import close_run, final_evaluation
 from dqn_core.experiments.runs import recorded
 
 from .undo import SettingChange
-from .worker import AgentReady, RecorderReady, TrainingSession, finish_recording, start_recording, worker_threads
+from .worker import AgentReady, RecorderReady, TrainingSession, start_recording, worker_threads
 
 
 class TrainingActions:
@@ -41,6 +43,7 @@ class TrainingActions:
             if answer != QMessageBox.StandardButton.Yes or not self.new_agent():
                 return
         control = Control(display_every=self.env_view.display_every())
+        wind_down = Control()
         if paused:
             control.step(steps) if steps else control.pause()
         trainer, config, recorder = self.trainer, self.config, self.recorder
@@ -65,22 +68,25 @@ class TrainingActions:
                 if isinstance(event, (ev.Finished, ev.Failed)):
                     outcome = event
                 yield event
+            final = final_evaluation(agent, outcome, rec, wind_down)
+            if final is not None:
+                yield final
             if rec is not None:
-                finish_recording(agent, rec, outcome)
+                close_run(agent, rec, outcome)
 
         if self.trainer is None:
             self.history = Metrics()
             self.plots.set_metrics(self.history)
         if self.plots.banner.kind == "welcome":
             self.plots.banner.dismiss()       # the welcome said to press Start: done
-        self._start_session(job, control, "train")
+        self._start_session(job, control, "train", wind_down)
 
     def watch_agent(self) -> None:
         if self.trainer is None or (self.session is not None and self.session.running):
             return
         trainer = self.trainer
         self.greedy_returns = []
-        self._start_session(lambda control: trainer.watch(control), Control(display_every=1), "watch")
+        self._start_session(lambda control: watch(trainer, control), Control(display_every=1), "watch")
 
     def pause_training(self) -> None:
         if self.session is not None and self.session.running:
@@ -98,9 +104,9 @@ class TrainingActions:
             self.session.stop()
 
     # ---- the session -------------------------------------------------------------------------------------------------
-    def _start_session(self, job, control: Control, mode: str) -> None:
+    def _start_session(self, job, control: Control, mode: str, wind_down: Control | None = None) -> None:
         self.env_view.configure(self.config)
-        session = TrainingSession(job, control, self)
+        session = TrainingSession(job, control, self, wind_down)
         session.event.connect(self._on_event)
         session.failed.connect(self._on_failed)
         session.finished.connect(self._on_session_finished)
@@ -247,9 +253,6 @@ class TrainingActions:
             return
         try:
             new = self.config.replace(**{name: value})
-            if new.replay_capacity < new.batch_size:
-                raise ConfigError(name, getattr(new, name), f"batch_size ({new.batch_size}) must not exceed "
-                                  f"replay_capacity ({new.replay_capacity})")
         except ConfigError as exc:
             self.panel.show_error(exc)
             self.panel.set_value(name, getattr(self.config, name))
@@ -262,10 +265,10 @@ class TrainingActions:
     def _switch_family(self, env_id: str) -> bool:
         """An env of another family (Atari, MinAtar, the rest) needs that family's observation pipeline and network:
         take them from its preset, keeping this seed and device (undoable, as choosing a preset is)."""
-        family = env_family(env_id.strip())
-        if family == env_family(self.config.env_id):
+        family = family_of(env_id)
+        if family is family_of(self.config.env_id):
             return False
-        preset = FAMILY_PRESETS[family]
+        preset = family.preset
         try:
             config = load_preset(preset).replace(env_id=env_id.strip(), seed=self.config.seed,
                                                  device=self.config.device, torch_threads=self.config.torch_threads)
@@ -320,7 +323,7 @@ class TrainingActions:
         a["record"].setEnabled(not running and self.trainer is not None)
         a["save"].setEnabled(self.trainer is not None and self.mode != "watch")
         a["save_as"].setEnabled(self.trainer is not None and self.mode != "watch")
-        best = self.trainer.best_eval if self.trainer is not None else None
+        best = self.trainer.best.result if self.trainer is not None else None
         a["save_best"].setEnabled(best is not None and self.mode != "watch")
         a["save_best"].setStatusTip("The agent as it was at its best greedy evaluation so far"
                                     if best is None else f"The agent at its best evaluation: {best.score:.1f} at "

@@ -52,9 +52,13 @@ class TrainingSession(QObject):
     failed = Signal(str)
     finished = Signal()
 
-    def __init__(self, job: Callable[[Control], Any], control: Control, parent: QObject | None = None) -> None:
+    def __init__(self, job: Callable[[Control], Any], control: Control, parent: QObject | None = None,
+                 wind_down: Control | None = None) -> None:
         super().__init__(parent)
         self.control = control
+        # A Stop ends training, then the run's end (final evaluation, agent files) runs on under `wind_down`; New,
+        # Open and Quit stop it too, so that they never wait for a long evaluation.
+        self.wind_down = wind_down or Control()
         self.thread = QThread()
         self.thread.setObjectName("dqn-training")
         self.worker = TrainingWorker(job, control)
@@ -80,8 +84,10 @@ class TrainingSession(QObject):
         self.control.stop()
 
     def join(self, timeout_ms: int = 30_000) -> bool:
-        """Stop and wait for the thread; True when it ended. Never terminates a thread."""
+        """Stop and wait for the thread, cutting short the run's final evaluation (`wind_down`); True when it
+        ended. Never terminates a thread."""
         self.control.stop()
+        self.wind_down.stop()
         if self.thread.isRunning():
             return self.thread.wait(timeout_ms)
         return True
@@ -119,20 +125,3 @@ def start_recording(trainer: Any, runs_dir: Path, preset: str | None):
                            tensorboard_dir=sink.folder(run_id) if tensorboard_available() else None)
     except (OSError, ValueError):
         return None
-
-
-def finish_recording(trainer: Any, recorder: Any, outcome: Any) -> None:
-    """After a session (called in the worker thread): the run folder gets the agent as it is now (no replay memory,
-    so that Runs ▸ Open Agent works) and the run's status; the next Start sets it running again."""
-    from dqn_core.training.checkpoint import save_agent
-
-    folder = recorder.sink.folder(recorder.run_id)
-    try:
-        save_agent(trainer, folder / "agent.dqn")
-        recorder.set_agent("final", "agent.dqn")
-        if trainer.best_state is not None:
-            save_agent(trainer, folder / "best.dqn", best=True)
-            recorder.set_agent("best", "best.dqn")
-        recorder.close_from(outcome)
-    except (OSError, ValueError):
-        pass

@@ -124,7 +124,7 @@ SAVE_PEAK = """
 import json, sys
 from dqn_core.presets import load_preset
 from dqn_core.training.trainer import Trainer
-from dqn_core.training.checkpoint import save_agent
+from dqn_core.training.saving import save_agent
 trainer = Trainer(load_preset("pixels").replace(replay_capacity=int(sys.argv[2]), torch_threads=1))
 replay = trainer.replay
 replay.frames.random_(0, 255)                     # every page touched, as after a full run
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replay", type=int, default=300_000, help="transitions in the saved pixels replay")
     args = parser.parse_args(argv)
-    from dqn_core.training.checkpoint import save_agent
+    from dqn_core.training.saving import save_agent
     from dqn_core.presets import load_preset
     from dqn_core.training.trainer import Trainer
 

@@ -46,7 +46,7 @@ def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_
             raise RuntimeError(event.message)
     wall = time.perf_counter() - started
     if save_to:
-        from dqn_core.training.checkpoint import save_agent
+        from dqn_core.training.saving import save_agent
 
         save_agent(trainer, save_to)
     final = trainer.greedy_returns([config.seed + 9_000_000 + i for i in range(100)])

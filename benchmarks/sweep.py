@@ -26,7 +26,7 @@ from pathlib import Path
 from benchmarks.common import table, write_results
 
 PY = shlex.quote(sys.executable)
-SWEEP = f"{PY} -m dqn_core.sweep"
+SWEEP = f"{PY} -m dqn_core.experiments.sweep"
 PORT = 6390
 
 

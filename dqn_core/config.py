@@ -12,7 +12,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 CONV_NETWORKS = ("lecture-cnn", "nature-cnn", "mnih2013-cnn", "fast-cnn", "minatar-cnn")
 GROUPS = ("Environment", "Observation", "Network", "Optimisation", "Exploration", "Replay",
@@ -49,6 +49,13 @@ class ParamSpec:
     optional: bool = False        # None is allowed and means "automatic"
     zero_label: str = ""          # what 0 means, where it is special ("auto", "off", …)
     suggestions: tuple[str, ...] = ()
+    affects_learning: bool = True  # False: where or how fast a run computes, or which repetition it is (seed)
+
+    def applies(self, config: TrainConfig) -> str:
+        """'' when this setting does something for `config`, else why it does not (the window greys it out with
+        the reason; the value is kept, and is used again once it applies)."""
+        rule = NOT_APPLYING.get(self.name)
+        return rule(config) if rule else ""
 
     def allowed(self) -> str:
         """Human-readable description of the allowed values, used in every error message."""
@@ -162,11 +169,11 @@ class TrainConfig:
                   "over the last two skipped frames, no-op starts; ALE games).",
                   choices=("pixels", "state", "image", "atari"))
     seed: int = _p(0, "Environment", "Seed", "Seed for the environment, network initialisation, exploration and replay sampling.",
-                   minimum=0, maximum=2**31 - 1, step=1)
+                   minimum=0, maximum=2**31 - 1, step=1, affects_learning=False)
     device: str = _p("auto", "Environment", "Device", "Where tensors live: auto picks CUDA when available, else the CPU.",
-                     choices=("auto", "cpu", "cuda"))
+                     choices=("auto", "cpu", "cuda"), affects_learning=False)
     torch_threads: int = _p(0, "Environment", "CPU threads", "Torch intra-op threads; 0 picks automatically.",
-                            minimum=0, maximum=64, step=1, live=True, zero_label="auto")
+                            minimum=0, maximum=64, step=1, live=True, zero_label="auto", affects_learning=False)
     max_episode_steps: int = _p(0, "Environment", "Episode step limit",
                                 "Truncate episodes after this many steps; 0 keeps the environment's own limit.",
                                 minimum=0, maximum=1_000_000, step=1, unit="steps", zero_label="environment's own")
@@ -330,6 +337,9 @@ class TrainConfig:
         if self.layer_norm and (self.network == "lecture-cnn" or (self.network == "auto" and self.obs == "pixels")):
             raise ConfigError("layer_norm", True, "not with the lecture's net (it normalises with BatchNorm); choose "
                               "another network")
+        if self.batch_size > self.replay_capacity:        # the one cross-field rule of sizes: every caller relies on it
+            raise ConfigError("batch_size", self.batch_size, f"must not exceed replay_capacity = "
+                              f"{self.replay_capacity} (the replay memory must hold at least one batch)")
         if self.obs == "atari" and not self.env_id.startswith("ALE/"):
             raise ConfigError("obs", self.obs, f"'atari' preprocesses ALE games (env_id 'ALE/<Game>-v5'), not "
                               f"env_id = {self.env_id!r}")
@@ -400,6 +410,79 @@ def _collect_specs() -> dict[str, ParamSpec]:
 PARAM_SPECS: dict[str, ParamSpec] = {}
 PARAM_SPECS.update(_collect_specs())
 LIVE_FIELDS = frozenset(name for name, spec in PARAM_SPECS.items() if spec.live)
+# Settings that change where or how fast a run computes, or which repetition it is, not what it learns: never a
+# reason to tell runs apart, nor a setting to sweep.
+NOT_LEARNING = frozenset(name for name, spec in PARAM_SPECS.items() if not spec.affects_learning)
+
+
+# ---- which settings apply ----------------------------------------------------------------------------------------
+# The networks' own hidden layers (units; the lecture's net has none); the others' are `hidden_sizes` (fast-cnn and
+# minatar-cnn: its first).
+OWN_HIDDEN = {"nature-cnn": 512, "mnih2013-cnn": 256, "lecture-cnn": 0}
+
+
+def network_of(config: TrainConfig, frame_shape: tuple[int, ...] | None = None) -> str:
+    """The network a config names, with `auto` resolved (an image of at most 16×16 gets MinAtar's net; without a
+    frame shape an image is taken to be MinAtar's, the one family with image observations)."""
+    if config.network != "auto":
+        return config.network
+    if config.obs == "state":
+        return "mlp"
+    if config.obs == "image":
+        small = frame_shape is None or (len(frame_shape) == 3 and max(frame_shape[1:]) <= 16)
+        return "minatar-cnn" if small else "nature-cnn"
+    return "nature-cnn" if config.obs == "atari" else "lecture-cnn"
+
+
+def _hidden_sizes_unused(config: TrainConfig) -> str:
+    kind = network_of(config)
+    if kind not in OWN_HIDDEN:
+        return ""
+    return f"{kind} has no hidden layer" if not OWN_HIDDEN[kind] else \
+        f"{kind} has its own hidden layer of {OWN_HIDDEN[kind]} units"
+
+
+def _only(test: Callable[[TrainConfig], bool], why: str) -> Callable[[TrainConfig], str]:
+    return lambda config: "" if test(config) else why
+
+
+_ATARI = _only(lambda c: c.obs == "atari", "only for Atari games (obs = atari)")
+_PIXELS = _only(lambda c: c.obs == "pixels", "only for rendered screens (obs = pixels)")
+_FRAMES = _only(lambda c: c.obs != "state", "a state vector is seen one at a time (obs = state)")
+_LINEAR_LR = _only(lambda c: c.lr_schedule == "linear", "only with lr_schedule = linear")
+_PRIORITIZED = _only(lambda c: c.prioritized, "only with prioritized replay")
+_EVALUATING = _only(lambda c: c.eval_every > 0, "evaluations are off (eval_every = 0)")
+NOT_APPLYING: dict[str, Callable[[TrainConfig], str]] = {
+    "noop_max": _ATARI, "life_loss_terminal": _ATARI,
+    "pixel_renderer": _PIXELS, "pixel_view": _PIXELS, "frame_height": _PIXELS, "frame_width": _PIXELS,
+    "grayscale": _PIXELS,
+    "frame_op": _FRAMES, "frame_gap": _FRAMES, "augment_shift": _FRAMES,
+    "frame_stack": lambda c: _FRAMES(c) or ("" if c.frame_op == "stack" else "only with frame_op = stack"),
+    "hidden_sizes": _hidden_sizes_unused,
+    "lr_end": _LINEAR_LR, "lr_decay": _LINEAR_LR,
+    "huber_delta": _only(lambda c: c.loss == "huber", "only with loss = huber"),
+    "grad_clip": _only(lambda c: c.grad_clip_mode != "none", "gradient clipping is off (grad_clip_mode = none)"),
+    "per_alpha": _PRIORITIZED, "per_beta_start": _PRIORITIZED, "per_beta_steps": _PRIORITIZED,
+    "eval_unit": _EVALUATING, "eval_episodes": _EVALUATING, "eval_epsilon": _EVALUATING,
+    "solved_threshold": _EVALUATING, "confirm_episodes": _EVALUATING, "stop_when_solved": _EVALUATING,
+}
+
+
+def live_changes(config: TrainConfig, changes: Mapping[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
+    """`config` with the live settings among `changes` applied, and the reason for each change refused (not live,
+    unknown, or invalid: a refused change changes nothing)."""
+    rejected: dict[str, str] = {}
+    new = config
+    for name, value in changes.items():
+        if name not in LIVE_FIELDS:
+            rejected[name] = ("needs a stop: only live settings change during training" if name in PARAM_SPECS
+                              else "unknown setting")
+            continue
+        try:
+            new = TrainConfig.from_dict({name: value}, new)
+        except ConfigError as exc:
+            rejected[name] = str(exc)
+    return new, rejected
 
 
 # ---- files -----------------------------------------------------------------------------------------------------

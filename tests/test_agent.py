@@ -193,7 +193,8 @@ def test_random_shift_moves_each_image_whole_and_repeats_the_edges():
 @pytest.mark.parametrize("gap", [1, 3])
 def test_training_with_random_shifts_resumes_exactly(tmp_path, pixel_config, gap):
     """Also with frames 3 steps apart: the env's whole window of recent frames is saved and put back."""
-    from dqn_core.training.checkpoint import load_agent, save_agent
+    from dqn_core.training.loading import load_agent
+    from dqn_core.training.saving import save_agent
     from dqn_core.training.trainer import Trainer
 
     config = pixel_config.replace(augment_shift=3, frame_gap=gap)

@@ -41,6 +41,22 @@ def test_start_training_updates_curve_env_view_and_status(make_window, qtbot):
     assert "training" in w.windowTitle()
 
 
+def test_a_window_run_ends_as_a_cli_run_does_with_a_final_evaluation_and_its_agents(make_window, qtbot):
+    from dqn_core.experiments.runs import read_run
+
+    w = make_window(device="cpu", eval_every=0, eval_episodes=3)      # no evaluation while training
+    w.start_training()
+    qtbot.waitUntil(lambda: trained_steps(w) >= 300, timeout=WAIT)
+    w.actions_by_name["stop"].trigger()
+    qtbot.waitUntil(lambda: w.session is None or not w.session.running, timeout=WAIT)
+    run = read_run(w.recorder.sink.folder(w.recorder.run_id))
+    assert run.status == "stopped" and run.info["last_eval"]["step"] == w.trainer.step    # the final agent scored
+    assert run.final_eval() == w.trainer.last_eval.mean_return and len(w.trainer.last_eval.returns) == 3
+    assert run.agent_path() is not None and run.agent_path().name == "agent.dqn"
+    assert w.history.evals["step"] == [w.trainer.step]                 # and the plot shows it
+    assert "Greedy evaluation at step" in w.statusBar().currentMessage()
+
+
 def test_status_bar_shows_an_evaluation_and_its_confirmation(make_window, qtbot):
     w = make_window(device="cpu", eval_every=1, eval_unit="episodes", eval_episodes=2, confirm_episodes=5,
                     solved_threshold=0.0)
@@ -145,7 +161,7 @@ def test_save_through_menu_while_training_and_load_in_fresh_window(make_window, 
 
 
 def test_save_best_agent_through_the_file_menu_while_training_and_idle(make_window, qtbot, tmp_path, monkeypatch):
-    from dqn_core.training.checkpoint import load_agent
+    from dqn_core.training.loading import load_agent
 
     w = make_window(eval_every=2, eval_unit="episodes", eval_episodes=2)
     action = w.actions_by_name["save_best"]
@@ -166,7 +182,7 @@ def test_save_best_agent_through_the_file_menu_while_training_and_idle(make_wind
     assert w.path is None                                  # the current agent itself is still unsaved
     w.actions_by_name["stop"].trigger()
     qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
-    best = w.trainer.best_eval
+    best = w.trainer.best.result
     assert best.step <= w.trainer.step and str(best.step) in action.statusTip().replace(",", "")
     path = str(tmp_path / "best-idle.dqn")
     action.trigger()                                                       # idle: written directly
@@ -228,6 +244,25 @@ def test_hidden_layers_are_greyed_out_with_the_reason_where_the_network_has_its_
     assert control.isEnabled() and label.isEnabled() and "Not used" not in control.toolTip()
     w.edits.undo()                                                   # Edit ▸ Undo: back to the 2013 net
     assert w.config.network == "mnih2013-cnn" and not control.isEnabled()
+
+
+def test_settings_that_do_nothing_for_the_config_are_greyed_out_with_the_reason(make_window):
+    w = make_window(preset="zoo-state")                               # CartPole from its state vector
+    for name, reason in (("noop_max", "only for Atari games (obs = atari)"),
+                         ("pixel_view", "only for rendered screens (obs = pixels)"),
+                         ("frame_gap", "a state vector is seen one at a time (obs = state)")):
+        control = w.panel.controls[name]
+        assert not control.isEnabled() and not w.panel.labels[name].isEnabled(), name
+        assert f"Not used:</b> {reason}." in control.toolTip()
+    assert w.panel.controls["lr"].isEnabled() and "Not used" not in w.panel.controls["lr"].toolTip()
+    box = w.panel.controls["obs"]
+    box.setCurrentText("pixels")
+    box.activated.emit(box.currentIndex())                           # the user asks for the screen instead
+    assert w.config.obs == "pixels"
+    assert w.panel.controls["pixel_view"].isEnabled() and w.panel.controls["frame_gap"].isEnabled()
+    assert not w.panel.controls["noop_max"].isEnabled()              # still not an Atari game
+    w.edits.undo()
+    assert not w.panel.controls["pixel_view"].isEnabled()
 
 
 def test_presets_load_into_the_panel(make_window):

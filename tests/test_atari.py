@@ -13,10 +13,12 @@ import pytest
 
 from dqn_core.training import events as ev
 from dqn_core.config import TrainConfig
-from dqn_core.envs.observed import ObservedEnv, atari_games
+from dqn_core.envs.families import family_named
+from dqn_core.envs.observed import ObservedEnv
 from dqn_core.presets import load_preset
 from dqn_core.learning.replay import ReplayMemoryError
-from dqn_core.training.trainer import Trainer, env_seed
+from dqn_core.training.evaluation import env_seed
+from dqn_core.training.trainer import Trainer
 
 import gymnasium as gym
 
@@ -145,7 +147,7 @@ def test_a_replay_memory_that_cannot_fit_is_refused_with_the_capacity_that_does(
 
 
 def test_the_env_picker_lists_installed_games_by_id():
-    games = atari_games()
+    games = family_named("atari").games()
     assert {"ALE/Pong-v5", "ALE/Breakout-v5", "ALE/SpaceInvaders-v5"} <= set(games) and len(games) > 50
 
 

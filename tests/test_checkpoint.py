@@ -4,13 +4,16 @@ import io
 import json
 import os
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from dqn_core.training import checkpoint
-from dqn_core.training.checkpoint import AgentFileError, load_agent, save_agent
+from dqn_core.agentfile import write as agentfile_write
+from dqn_core.agentfile.read import AgentFileError
+from dqn_core.training.loading import load_agent
+from dqn_core.training.saving import save_agent
 from dqn_core.training.trainer import Trainer
 
 
@@ -66,7 +69,7 @@ def test_resume_is_exact(tmp_path, request, config_name, repeat):
     path = tmp_path / "half.dqn"
     save_agent(first, path, include_replay=True)
     resumed = load_agent(path)
-    assert resumed.episode_open                                # the episode in progress continues
+    assert resumed.episodes_open[0]                                # the episode in progress continues
     train(resumed, n)
     assert resumed.step == straight.step == 2 * n
     assert resumed.env_steps == straight.env_steps >= 2 * n
@@ -166,7 +169,7 @@ def test_interrupted_save_keeps_the_previous_file(tmp_path, state_config, monkey
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(checkpoint, "write_npy", broken)
+    monkeypatch.setattr(agentfile_write, "write_npy", broken)
     with pytest.raises(OSError):
         save_agent(trainer, path)
     assert path.read_bytes() == before
@@ -189,7 +192,7 @@ def test_the_best_evaluated_agent_is_kept_as_it_was_and_saved_on_request(tmp_pat
     assert not (tmp_path / "none.dqn").exists()
     train(trainer, 300)
     first = trainer.evaluate(3)
-    assert first.new_best and trainer.best_eval == first
+    assert first.new_best and trainer.best.result == first
     weights_then = state_of(trainer)
     train(trainer, 600)                                   # training goes on, with no evaluation in between
     save_agent(trainer, tmp_path / "best.dqn", best=True)
@@ -206,10 +209,28 @@ def test_the_best_evaluated_agent_is_kept_as_it_was_and_saved_on_request(tmp_pat
 def test_a_later_evaluation_replaces_the_best_only_when_it_scores_higher(state_config, monkeypatch):
     trainer = Trainer(state_config.replace(eval_episodes=2, confirm_episodes=2, solved_threshold=15.0))
     scores = iter([[10.0, 10.0], [5.0, 5.0], [10.0, 10.0], [20.0, 20.0], [6.0, 6.0], [17.0, 17.0], [12.0, 12.0]])
-    monkeypatch.setattr(trainer, "greedy_returns", lambda seeds, control=None: next(scores))
+    monkeypatch.setattr(trainer.evaluator, "returns", lambda seeds, control=None: next(scores))
     results = [trainer.evaluate(2) for _ in range(5)]
     # 10; 5 (worse); 10 (a tie keeps the earlier agent); 20 passes and is confirmed at 6: score (20+20+6+6)/4 = 13;
     # 17 passes and is confirmed at 12: score 14.5, the best.
     assert [r.new_best for r in results] == [True, False, False, True, True]
     assert results[3].score == 13.0 and results[3].confirm_episodes == 2 and not results[3].solved
-    assert trainer.best_eval == results[4] and trainer.best_eval.score == 14.5
+    assert trainer.best.result == results[4] and trainer.best.result.score == 14.5
+
+
+def test_an_agent_file_from_before_the_engine_moved_into_folders_loads_and_trains_on_the_same():
+    """tests/data/zoo-state-before-the-move.dqn was written by the flat engine (commit 939c66c) with its replay
+    memory; the JSON beside it holds that engine's counters and Q-values, loaded and after 100 more steps."""
+    data_dir = Path(__file__).parent / "data"
+    expected = json.loads((data_dir / "zoo-state-before-the-move.json").read_text())
+    trainer = load_agent(data_dir / "zoo-state-before-the-move.dqn")
+    assert (trainer.step, trainer.episode, trainer.updates, trainer.episode_steps[0]) == \
+        (expected["step"], expected["episode"], expected["updates"], expected["episode_step"])
+    assert trainer.episodes_open[0] and trainer.last_eval.mean_return == expected["eval_mean"]
+    observation = np.array(expected["observation"], dtype=np.float32)
+    assert trainer.agent.q_values(observation).tolist() == pytest.approx(expected["q_loaded"], rel=1e-6)
+    for _ in trainer.run(max_steps=100):
+        pass
+    assert (trainer.step, trainer.episode, trainer.updates) == \
+        (expected["step_after"], expected["episode_after"], expected["updates_after"])
+    assert trainer.agent.q_values(observation).tolist() == pytest.approx(expected["q_after_100_more_steps"], rel=1e-5)

@@ -68,7 +68,7 @@ def test_bad_input_gives_one_line_and_no_traceback(fn, args, fragment):
 
 
 def test_save_best_writes_the_agent_of_the_best_evaluation(tmp_path):
-    from dqn_core.training.checkpoint import load_agent
+    from dqn_core.training.loading import load_agent
 
     best, final, summary = tmp_path / "best.dqn", tmp_path / "final.dqn", tmp_path / "s.json"
     proc = run_cli("train_main", "--preset", "tutorial-state", "--steps", "1500", "--seed", "1", "--quiet",
@@ -91,6 +91,6 @@ def test_corrupt_agent_file_for_eval(tmp_path):
 
 
 def test_engine_never_imports_qt():
-    code = ("import sys, dqn_core.trainer, dqn_core.cli, dqn_core.checkpoint; "
+    code = ("import sys, dqn_core.training.trainer, dqn_core.training.loading, dqn_core.cli.main, dqn_core.experiments.runs; "
             "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

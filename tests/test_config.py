@@ -77,3 +77,60 @@ def test_bad_config_file_names_the_file(tmp_path):
     path.write_text("lr = = 1\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config_file(path)
+
+
+def _not_applying(config: TrainConfig) -> dict[str, str]:
+    return {name: why for name, spec in PARAM_SPECS.items() if (why := spec.applies(config))}
+
+
+STATE_ONLY_UNUSED = {"noop_max", "life_loss_terminal", "pixel_renderer", "pixel_view", "frame_height", "frame_width",
+                     "grayscale", "frame_op", "frame_stack", "frame_gap", "augment_shift"}
+
+
+@pytest.mark.parametrize("preset, unused, used", [
+    # CartPole from its state vector: nothing of screens, frames or Atari applies
+    ("zoo-state", STATE_ONLY_UNUSED, {"hidden_sizes", "eps_decay"}),
+    # CartPole from pixels: the screen settings apply, Atari's do not; the 2013 net has its own hidden layer
+    ("pixels", {"noop_max", "life_loss_terminal", "hidden_sizes"}, {"pixel_view", "frame_height", "frame_gap",
+                                                                    "augment_shift", "frame_stack"}),
+    # MinAtar's image observations: frames but no screen; minatar-cnn reads hidden_sizes
+    ("minatar", {"pixel_view", "frame_height", "grayscale", "noop_max"}, {"frame_op", "hidden_sizes"}),
+    # Atari: no-op starts and lost lives apply, the screen renderer's settings do not
+    ("mnih2013", {"pixel_renderer", "pixel_view", "frame_height", "hidden_sizes"}, {"noop_max", "life_loss_terminal",
+                                                                                     "frame_stack"}),
+])
+def test_settings_say_whether_they_apply_to_each_env_family(preset, unused, used):
+    from dqn_core.presets import load_preset
+
+    config = load_preset(preset)
+    why = _not_applying(config)
+    assert unused <= set(why) and not used & set(why), (set(why) & used, unused - set(why))
+    if preset == "zoo-state":            # beyond those 11, only settings whose own switch is off
+        dependent = {"lr_end", "lr_decay", "huber_delta", "grad_clip", "per_alpha", "per_beta_start", "per_beta_steps"}
+        assert set(why) - dependent == STATE_ONLY_UNUSED
+        assert why["noop_max"] == "only for Atari games (obs = atari)"
+        assert why["frame_gap"] == "a state vector is seen one at a time (obs = state)"
+    assert all(text and not text.endswith(".") for text in why.values())
+
+
+def test_dependent_settings_apply_once_what_they_depend_on_is_chosen():
+    config = TrainConfig(obs="state", network="mlp")
+    assert PARAM_SPECS["lr_end"].applies(config) == "only with lr_schedule = linear"
+    assert PARAM_SPECS["lr_end"].applies(config.replace(lr_schedule="linear")) == ""
+    assert PARAM_SPECS["per_alpha"].applies(config.replace(prioritized=True)) == ""
+    assert PARAM_SPECS["stop_when_solved"].applies(config.replace(eval_every=0)) == \
+        "evaluations are off (eval_every = 0)"
+    assert PARAM_SPECS["frame_stack"].applies(TrainConfig(frame_op="difference")) == "only with frame_op = stack"
+
+
+def test_what_does_not_change_learning_is_one_set_in_the_spec():
+    from dqn_core.config import NOT_LEARNING
+
+    assert NOT_LEARNING == {"seed", "device", "torch_threads"}
+
+
+def test_a_batch_larger_than_the_replay_memory_is_refused_wherever_it_is_set():
+    with pytest.raises(ConfigError, match="batch_size = 64 is invalid: must not exceed replay_capacity = 50"):
+        TrainConfig(replay_capacity=50, batch_size=64)
+    with pytest.raises(ConfigError, match="must hold at least one batch"):
+        TrainConfig(batch_size=64).replace(replay_capacity=50)

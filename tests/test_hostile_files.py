@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dqn_core.training.checkpoint import AgentFileError, load_agent, save_agent
+from dqn_core.agentfile.read import AgentFileError
+from dqn_core.training.loading import load_agent
+from dqn_core.training.saving import save_agent
 from dqn_core.config import ConfigError, load_config_file
 from dqn_core.fileio import TMP_SUFFIX, atomic_write_bytes, remove_stale_temporaries
 from dqn_core.training.trainer import Trainer

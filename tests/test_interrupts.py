@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dqn_core.training.checkpoint import load_agent
+from dqn_core.training.loading import load_agent
 
 TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli.main import train_main; sys.exit(train_main(sys.argv[1:]))"]
 
@@ -142,10 +142,10 @@ def test_a_full_disk_keeps_the_agent_in_a_recovery_file_and_writes_the_other_out
 
 def test_a_failed_write_in_process(tmp_path, monkeypatch, capsys):
     """The same guarantee where no file system can be mounted: the agent file's writer fails as a full disk does."""
-    from dqn_core.training import checkpoint
+    from dqn_core.agentfile import write as agentfile_write
     from dqn_core.cli.main import train_main
 
-    real = checkpoint.write_npy
+    real = agentfile_write.write_npy
     target = tmp_path / "a.dqn"
     monkeypatch.setenv("DQN_STUDIO_HOME", str(tmp_path / "home"))
     calls = {"n": 0}
@@ -156,7 +156,7 @@ def test_a_failed_write_in_process(tmp_path, monkeypatch, capsys):
             raise OSError(28, "No space left on device")
         real(handle, array)
 
-    monkeypatch.setattr(checkpoint, "write_npy", first_fails)
+    monkeypatch.setattr(agentfile_write, "write_npy", first_fails)
     summary = tmp_path / "s.json"
     code = train_main(["--preset", "tutorial-state", "--steps", "300", "--save", str(target), "--quiet",
                        "--summary-json", str(summary)])

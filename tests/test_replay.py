@@ -27,18 +27,18 @@ def fill(mem: ReplayMemory, episodes: list[int], start: int = 0) -> int:
 
 
 def values(t: torch.Tensor) -> np.ndarray:
-    return t[:, :, 0, 0].cpu().numpy()     # (B, history)
+    return t[:, :, 0, 0].cpu().numpy()     # (B, input_frames)
 
 
 def test_frames_are_stored_once_as_uint8():
-    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=4, device=torch.device(TEST_DEVICE))
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, input_frames=4, device=torch.device(TEST_DEVICE))
     assert mem.frames.dtype == torch.uint8 and mem.frames.shape == (100, 1, 2, 2)   # no next-state copy
     fill(mem, [3, 2])
     assert len(mem) == 5 and mem.size == 7                     # 5 transitions in 7 frames
 
 
 def test_stacks_never_straddle_an_episode_start():
-    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=3, device=torch.device(TEST_DEVICE))
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, input_frames=3, device=torch.device(TEST_DEVICE))
     fill(mem, [3, 3])                                          # frames 0..3 (episode 1), 4..7 (episode 2)
     batch = mem.gather(np.array([4, 5, 6]), gamma=0.9)
     assert values(batch.obs).tolist() == [[4, 4, 4], [4, 4, 5], [4, 5, 6]]
@@ -46,7 +46,7 @@ def test_stacks_never_straddle_an_episode_start():
 
 
 def test_stacks_with_a_gap_take_every_gap_th_frame_and_stop_at_the_episode_start():
-    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=3, device=torch.device(TEST_DEVICE), gap=2)
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, input_frames=3, device=torch.device(TEST_DEVICE), gap=2)
     fill(mem, [5, 4])                                          # frames 0..5 (episode 1), 6..10 (episode 2)
     batch = mem.gather(np.array([1, 3, 7, 9]), gamma=0.9)
     assert values(batch.obs).tolist() == [[0, 0, 1], [0, 1, 3], [6, 6, 7], [6, 7, 9]]
@@ -54,7 +54,7 @@ def test_stacks_with_a_gap_take_every_gap_th_frame_and_stop_at_the_episode_start
 
 
 def test_terminal_transition_has_zero_discount_and_next_frame():
-    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=1, device=torch.device(TEST_DEVICE))
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, input_frames=1, device=torch.device(TEST_DEVICE))
     fill(mem, [3])
     batch = mem.gather(np.array([0, 2]), gamma=0.9)
     assert batch.discounts.tolist() == pytest.approx([0.9, 0.0])
@@ -62,7 +62,7 @@ def test_terminal_transition_has_zero_discount_and_next_frame():
 
 
 def test_truncation_bootstraps():
-    mem = ReplayMemory(10, (1, 2, 2), np.uint8, history=1, device=torch.device(TEST_DEVICE))
+    mem = ReplayMemory(10, (1, 2, 2), np.uint8, input_frames=1, device=torch.device(TEST_DEVICE))
     mem.add_first(frame(0))
     mem.add_step(0, 1.0, terminated=False, truncated=True, next_frame=frame(1))
     batch = mem.gather(np.array([0]), gamma=0.5)
@@ -70,7 +70,7 @@ def test_truncation_bootstraps():
 
 
 def test_wraparound_overwrites_oldest_and_keeps_stacks_consistent():
-    mem = ReplayMemory(8, (1, 2, 2), np.uint8, history=3, device=torch.device(TEST_DEVICE))
+    mem = ReplayMemory(8, (1, 2, 2), np.uint8, input_frames=3, device=torch.device(TEST_DEVICE))
     fill(mem, [5, 5])                                          # 12 frames into 8 slots
     assert mem.size == 8 and mem.cursor == 4
     rng = np.random.default_rng(0)
@@ -88,7 +88,7 @@ def test_wraparound_overwrites_oldest_and_keeps_stacks_consistent():
 
 
 def test_n_step_returns_stop_at_episode_end():
-    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=1, device=torch.device(TEST_DEVICE))
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, input_frames=1, device=torch.device(TEST_DEVICE))
     fill(mem, [3])                                             # rewards 1, 2, 3; the third terminates
     batch = mem.gather(np.array([0, 1]), gamma=0.5, n_step=3)
     assert batch.returns.tolist() == pytest.approx([1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3])
@@ -100,7 +100,7 @@ def test_n_step_returns_stop_at_episode_end():
 
 
 def test_sampling_returns_tensors_on_the_device_in_network_layout():
-    mem = ReplayMemory(50, (3, 4, 5), np.uint8, history=2, device=torch.device(TEST_DEVICE))
+    mem = ReplayMemory(50, (3, 4, 5), np.uint8, input_frames=2, device=torch.device(TEST_DEVICE))
     mem.add_first(np.zeros((3, 4, 5), np.uint8))
     for i in range(10):
         mem.add_step(1, 1.0, False, False, np.full((3, 4, 5), i, np.uint8))
@@ -112,7 +112,7 @@ def test_sampling_returns_tensors_on_the_device_in_network_layout():
 @pytest.mark.parametrize("chunk_bytes", [1, 200, 1 << 20])     # one batch per draw, a few, all at once
 def test_batches_for_a_run_of_updates_are_uniform_complete_transitions(monkeypatch, chunk_bytes):
     monkeypatch.setattr(replay, "SAMPLE_CHUNK_BYTES", chunk_bytes)
-    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=2, device=torch.device(TEST_DEVICE))
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, input_frames=2, device=torch.device(TEST_DEVICE))
     fill(mem, [5, 3, 4])                                       # 12 transitions
     batches = list(mem.sample_batches(600, 8, np.random.default_rng(0), gamma=0.5))
     assert len(batches) == 600 and all(len(b.indices) == 8 for b in batches)
@@ -126,7 +126,7 @@ def test_batches_for_a_run_of_updates_are_uniform_complete_transitions(monkeypat
 
 
 def test_prioritized_batches_are_drawn_one_at_a_time_from_the_current_priorities():
-    mem = ReplayMemory(100, (1, 2, 2), np.uint8, history=1, device=torch.device(TEST_DEVICE), prioritized=True)
+    mem = ReplayMemory(100, (1, 2, 2), np.uint8, input_frames=1, device=torch.device(TEST_DEVICE), prioritized=True)
     fill(mem, [5, 5])
     batches = mem.sample_batches(2, 16, np.random.default_rng(0), gamma=0.5)
     first = next(batches)
@@ -139,6 +139,6 @@ def test_prioritized_batches_are_drawn_one_at_a_time_from_the_current_priorities
 
 def test_too_large_memory_is_refused_before_allocating():
     with pytest.raises(ReplayMemoryError) as info:
-        ReplayMemory(10**9, (3, 84, 84), np.uint8, history=4, device=torch.device(TEST_DEVICE))
+        ReplayMemory(10**9, (3, 84, 84), np.uint8, input_frames=4, device=torch.device(TEST_DEVICE))
     message = str(info.value)
     assert "replay_capacity = 1000000000" in message and "GiB" in message and "available" in message

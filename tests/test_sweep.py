@@ -74,13 +74,15 @@ def test_two_settings_on_two_seeds_record_four_runs_and_a_summary(tmp_path):
 @ray_sweep
 def test_a_failing_trial_is_reported_and_the_others_finish(tmp_path):
     runs, summary = tmp_path / "runs", tmp_path / "s.json"
-    proc = run_sweep("--preset", "zoo-state", "--grid", "replay_capacity=50,100000", "--seeds", "0", "--steps",
-                     "2000", "--runs-dir", str(runs), "--name", "bad", "--summary-json", str(summary))
+    # A valid setting that no agent can be built with (one slot cannot hold a transition): found in the trial.
+    proc = run_sweep("--preset", "zoo-state", "--set", "batch_size=1", "--grid", "replay_capacity=1,100000",
+                     "--seeds", "0", "--steps", "2000", "--runs-dir", str(runs), "--name", "bad", "--summary-json",
+                     str(summary))
     assert proc.returncode == 1, proc.stderr[-3000:]
     trials = {t["params"]["replay_capacity"]: t for t in json.loads(summary.read_text())["trials"]}
     assert trials[100000]["status"] == "finished"
-    assert trials[50]["status"] == "failed" and "must hold at least one batch" in trials[50]["reason"]
-    assert "failed: bad-000-replay_capacity50-s0" in proc.stderr
+    assert trials[1]["status"] == "failed" and "must hold at least two frames per env" in trials[1]["reason"]
+    assert "failed: bad-000-replay_capacity1-s0" in proc.stderr
 
 
 def test_bad_sweep_input_is_refused_before_ray_starts(tmp_path):

@@ -11,10 +11,10 @@ import torch
 from conftest import TEST_DEVICE
 from dqn_core.training import events as ev
 from dqn_core.training.control import EPISODE, Control
-from dqn_core.envs.observed import env_family
-from dqn_core.extras import EXTRAS
+from dqn_core.envs.families import family_of
 from dqn_core.presets import list_presets, load_preset
 from dqn_core.training.trainer import Trainer
+from dqn_core.training.watch import watch
 
 
 def collect(gen, limit=10**6):
@@ -211,7 +211,7 @@ def test_watch_plays_greedy_without_training(state_config):
     trainer = Trainer(state_config)
     control = Control()
     seen = []
-    for e in trainer.watch(control, steps_per_second=1e6):
+    for e in watch(trainer, control, steps_per_second=1e6):
         seen.append(e)
         if len(of(seen, ev.EpisodeEnd)) == 2:
             control.stop()
@@ -245,8 +245,8 @@ def test_finished_reports_the_rate_of_its_own_run(state_config):
 
 def _preset(name: str):
     """A preset as a test parameter that needs its env family's extra (Atari, MinAtar) where it has one."""
-    family = env_family(load_preset(name).env_id)
-    return pytest.param(name, marks=[pytest.mark.needs(family)] if family in EXTRAS else [])
+    family = family_of(load_preset(name).env_id)
+    return pytest.param(name, marks=[pytest.mark.needs(family.name)] if family.extra else [])
 
 
 @pytest.mark.parametrize("name", [_preset(name) for name in list_presets()])
@@ -267,7 +267,7 @@ def test_action_repeat_counts_decisions_and_env_steps(state_config):
     ends = of(events, ev.EpisodeEnd)
     assert trainer.step == 300 and 300 < trainer.env_steps <= 600
     assert ends and all(e.duration == e.total_return for e in ends)
-    assert sum(e.duration for e in ends) + trainer.episode_step == trainer.env_steps
+    assert sum(e.duration for e in ends) + trainer.episode_steps[0] == trainer.env_steps
     assert of(events, ev.Finished)[0].summary["env_steps"] == trainer.env_steps
 
 
@@ -290,7 +290,8 @@ def test_batched_evaluation_plays_the_same_episodes(state_config, pixel_config):
 def test_several_envs_count_every_step_and_resume_from_a_file_with_their_replay(state_config, tmp_path):
     """num_envs = 3 on CartPole: decisions and episodes are every env's, schedules fire per env step, and a saved
     agent with its replay memory goes on training with each env's frames still in their own slots."""
-    from dqn_core.training.checkpoint import load_agent, save_agent
+    from dqn_core.training.loading import load_agent
+    from dqn_core.training.saving import save_agent
 
     config = state_config.replace(num_envs=3, replay_capacity=1000, learning_starts=64, train_freq=4, eval_every=0)
     trainer = Trainer(config)

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from dqn_core.training.checkpoint import save_agent
+from dqn_core.training.saving import save_agent
 from dqn_core.presets import load_preset
 from dqn_core.training.trainer import Trainer
 
@@ -94,7 +94,7 @@ def test_record_video_from_the_file_menu_and_cancel_keeps_the_old_file(make_wind
     def cancelled(path, frames, fps=30.0, progress=None):
         return real(path, frames, fps, lambda n: n < 5)      # as if Cancel were pressed at the fifth frame
 
-    monkeypatch.setattr("dqn_core.video.write_video", cancelled)
+    monkeypatch.setattr("app.recording.write_video", cancelled)
     w.actions_by_name["record"].trigger()
     assert out.read_bytes() == before and "cancelled" in w.statusBar().currentMessage()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

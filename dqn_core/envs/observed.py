@@ -1,7 +1,7 @@
 """Environments and their observation pipelines: what the agent sees, frame by frame.
 
 `ObservedEnv` wraps a gymnasium env and yields single *frames* (what the replay memory stores once each) and keeps the
-short history of frames the network sees (a stack, or the pair whose difference the lecture used).
+short input_frames of frames the network sees (a stack, or the pair whose difference the lecture used).
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from dqn_core.config import TrainConfig
+from dqn_core.envs.families import family_of
+from dqn_core.envs.family import EnvError  # noqa: F401  (where the env's users find it)
 from dqn_core.envs.observations import CartPoleRenderer, CropWindow, cart_window, grid_to_rgb, image_frame, shrink
 
 # pygame (gymnasium's renderer) needs no window or sound device for rgb_array rendering.
@@ -26,11 +28,7 @@ os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
 import gymnasium as gym  # noqa: E402  (after the SDL settings)
 
 
-class EnvError(ValueError):
-    """The environment cannot be used for DQN; the message says why."""
-
-
-def history_length(config: TrainConfig) -> int:
+def input_frames(config: TrainConfig) -> int:
     """Frames the network sees at once: 2 for a difference, k for a stack, 1 for state vectors."""
     if config.obs == "state":
         return 1
@@ -39,92 +37,13 @@ def history_length(config: TrainConfig) -> int:
 
 def window_length(config: TrainConfig) -> int:
     """Recent frames an env keeps: the seen ones are `frame_gap` steps apart, so every frame between them is kept."""
-    return (history_length(config) - 1) * config.frame_gap + 1
-
-
-MINATAR_GAMES = ("Asterix", "Breakout", "Freeway", "Seaquest", "SpaceInvaders")
-MINATAR_ACTIONS = {"n": "NOOP", "l": "LEFT", "u": "UP", "r": "RIGHT", "d": "DOWN", "f": "FIRE"}
-
-
-def register_minatar() -> None:
-    """MinAtar's gymnasium ids (MinAtar/<Game>-v0 with all 6 actions, -v1 with each game's minimal set), when the
-    package is installed. Its core needs only numpy; it warns once that its plotting packages are missing, which
-    matters only to its own renderer (ours draws the grid itself)."""
-    if "MinAtar/Breakout-v1" in gym.registry:
-        return
-    import logging
-
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        from minatar.gym import register_envs
-    finally:
-        root.setLevel(level)
-    register_envs()
-
-
-def register_atari() -> None:
-    """The ALE games' gymnasium ids (ALE/<Game>-v5), when ale-py is installed (its wheel carries the ROMs)."""
-    if "ALE/Pong-v5" in gym.registry:
-        return
-    import ale_py
-
-    gym.register_envs(ale_py)
-
-
-def atari_games() -> list[str]:
-    """Installed ALE games as env ids (ALE/<Game>-v5), sorted; empty without ale-py."""
-    try:
-        register_atari()
-    except ImportError:
-        return []
-    return sorted(k for k in gym.registry if k.startswith("ALE/") and k.endswith("-v5"))
-
-
-def minatar_games() -> list[str]:
-    """MinAtar's env ids with each game's minimal action set, when the package is installed."""
-    try:
-        register_minatar()
-    except ImportError:
-        return []
-    return [f"MinAtar/{game}-v1" for game in MINATAR_GAMES]
-
-
-FAMILY_PRESETS = {"atari": "mnih2013", "minatar": "minatar", "other": "zoo-state"}
-
-
-def env_family(env_id: str) -> str:
-    """'atari' (ALE games), 'minatar', or 'other': families that need their own observation pipeline and network
-    (FAMILY_PRESETS names the preset that sets them up)."""
-    if env_id.startswith("ALE/"):
-        return "atari"
-    if env_id.startswith("MinAtar/"):
-        return "minatar"
-    return "other"
-
-
-ATARI_EXTRA = "pip install 'dqn-studio[atari]' (ale-py, whose wheel carries the game ROMs, and OpenCV for resizing)"
+    return (input_frames(config) - 1) * config.frame_gap + 1
 
 
 def _make_gym(config: TrainConfig, render: bool) -> gym.Env:
-    kwargs: dict[str, Any] = {}
-    if config.env_id.startswith("ALE/"):
-        try:
-            register_atari()
-        except ImportError:
-            raise EnvError(f"env_id = {config.env_id!r} needs the Atari extra: {ATARI_EXTRA}") from None
-        if config.obs == "atari":
-            # The paper's setting: no sticky actions, the game's minimal action set; frame skip (with max-pooling)
-            # is AtariPreprocessing's, so the emulator itself must not skip.
-            kwargs.update(frameskip=1, repeat_action_probability=0.0, full_action_space=False)
-    if config.env_id.startswith("MinAtar/"):
-        try:
-            register_minatar()
-        except ImportError:
-            raise EnvError(f"env_id = {config.env_id!r} needs the MinAtar package: pip install --no-deps minatar "
-                           "(its core needs only numpy; README, MinAtar)") from None
-    elif (render or config.obs == "pixels") and config.obs not in ("image", "atari"):
+    family = family_of(config.env_id)
+    kwargs: dict[str, Any] = family.make_kwargs(config)
+    if (render or config.obs == "pixels") and config.obs not in ("image", "atari"):
         kwargs["render_mode"] = "rgb_array"
     if config.max_episode_steps:
         kwargs["max_episode_steps"] = config.max_episode_steps
@@ -141,8 +60,7 @@ def _make_gym(config: TrainConfig, render: bool) -> gym.Env:
         raise EnvError(f"env_id = {config.env_id!r} is not a known gymnasium environment{hint} ({exc})") from None
     except Exception as exc:  # a third-party env's constructor may raise anything
         raise EnvError(f"env_id = {config.env_id!r} could not be created: {type(exc).__name__}: {exc}") from None
-    if config.obs == "atari":
-        env = _atari_preprocessing(env, config)
+    env = family.wrap(env, config)
     if not isinstance(env.action_space, gym.spaces.Discrete):
         env.close()
         raise EnvError(f"env_id = {config.env_id!r} has actions {env.action_space}; DQN needs a discrete action space")
@@ -157,19 +75,6 @@ def _make_gym(config: TrainConfig, render: bool) -> gym.Env:
         raise EnvError(f"env_id = {config.env_id!r} has observations {env.observation_space}; obs = 'image' needs "
                        "an image (H×W or H×W×C; use obs = 'state' or 'pixels')")
     return env
-
-
-def _atari_preprocessing(env: gym.Env, config: TrainConfig) -> gym.Env:
-    """gymnasium's AtariPreprocessing with the config's frame skip, no-op starts and frame size. Lives are followed
-    by ObservedEnv (a lost life ends an episode for learning only), so the wrapper never ends one itself."""
-    size = config.frame_height if not config.frame_width else (config.frame_width, config.frame_height)
-    try:
-        return gym.wrappers.AtariPreprocessing(env, noop_max=config.noop_max, frame_skip=config.action_repeat,
-                                               screen_size=size, terminal_on_life_loss=False,
-                                               grayscale_obs=config.grayscale, scale_obs=False)
-    except gym.error.DependencyNotInstalled:
-        env.close()
-        raise EnvError(f"obs = 'atari' resizes frames with OpenCV, which is not installed: {ATARI_EXTRA}") from None
 
 
 def is_cartpole(env: gym.Env) -> bool:
@@ -212,7 +117,7 @@ class ObservedEnv:
         self.env = _make_gym(config, render)
         self.seed = seed
         self.n_actions = int(self.env.action_space.n)
-        self.history = history_length(config)
+        self.input_frames = input_frames(config)
         self._frames: deque[np.ndarray] = deque(maxlen=window_length(config))     # stacked() shows every gap-th
         self._screen: np.ndarray | None = None        # full-size frame rendered this step, reused for display
         self._seeded = False
@@ -265,7 +170,7 @@ class ObservedEnv:
         self._seeded = False
 
     def reset(self) -> np.ndarray:
-        """Start an episode; return its first frame. The history is filled with copies of it (a zero difference)."""
+        """Start an episode; return its first frame. The input_frames is filled with copies of it (a zero difference)."""
         obs, _ = self.env.reset(seed=None if self._seeded else self.seed)
         self._seeded = True
         if self.ale is not None:
@@ -316,7 +221,7 @@ class ObservedEnv:
         return frame, float(reward), bool(terminated), bool(truncated)
 
     def stacked(self) -> np.ndarray:
-        """The network's current input, oldest frame first: (history, *frame_shape)."""
+        """The network's current input, oldest frame first: (input_frames, *frame_shape)."""
         return np.stack(list(self._frames)[::self.config.frame_gap])
 
     def screen(self) -> np.ndarray | None:
@@ -337,16 +242,10 @@ class ObservedEnv:
 
     def action_names(self) -> list[str]:
         """The env's names for its actions where it has them (MinAtar, Atari), else numbered ones."""
-        unwrapped = self.env.unwrapped
         try:
-            if hasattr(unwrapped, "action_set") and hasattr(unwrapped, "game"):          # MinAtar
-                action_map = unwrapped.game.env.action_map
-                return [MINATAR_ACTIONS.get(action_map[a], str(action_map[a])) for a in unwrapped.action_set]
-            if hasattr(unwrapped, "get_action_meanings"):                                 # Atari (ALE)
-                return list(unwrapped.get_action_meanings())
+            return family_of(self.config.env_id).action_names(self.env.unwrapped)
         except (AttributeError, IndexError, TypeError):
-            pass
-        return []
+            return []
 
     def reward_threshold(self) -> float | None:
         spec = self.env.spec

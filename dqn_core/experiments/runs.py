@@ -24,13 +24,13 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import numpy as np
 
 from dqn_core import __version__
 from dqn_core.training import events as ev
-from dqn_core.config import PARAM_SPECS, TrainConfig
+from dqn_core.config import NOT_LEARNING, PARAM_SPECS, TrainConfig
 from dqn_core.fileio import atomic_write_bytes
 
 RUN_FORMAT = "dqn-studio-run"
@@ -38,14 +38,15 @@ RUN_VERSION = 1
 RUN_JSON = "run.json"
 METRICS = "metrics.jsonl"
 HEARTBEAT_SECONDS = 10.0
-# Settings that change where or how fast a run computes, not what it learns: never a reason to tell runs apart.
-NOT_BEHAVIOUR = frozenset({"seed", "device", "torch_threads"})
 
 
 class RunSink(Protocol):
-    """Where a recorder's files go: `write` replaces a file, `append` adds text to one."""
+    """Where a recorder's files go: `write` replaces a file, `save_file` has `write_to(path)` make one (an agent
+    file, streamed), `append` adds text to one."""
 
     def write(self, run_id: str, name: str, data: bytes) -> None: ...
+
+    def save_file(self, run_id: str, name: str, write_to: Callable[[Path], Any]) -> None: ...
 
     def append(self, run_id: str, name: str, text: str) -> None: ...
 
@@ -64,6 +65,11 @@ class FolderSink:
         folder = self.folder(run_id)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(folder / name, data)
+
+    def save_file(self, run_id: str, name: str, write_to: Callable[[Path], Any]) -> None:
+        folder = self.folder(run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_to(folder / name)
 
     def append(self, run_id: str, name: str, text: str) -> None:
         handle = self._handles.get((run_id, name))
@@ -323,7 +329,7 @@ class Run:
     def behaviour(self) -> dict[str, Any]:
         """The settings that decide what the run learns (the config less seed, device and threads)."""
         config = self.info.get("config") or {}
-        return {k: v for k, v in sorted(config.items()) if k not in NOT_BEHAVIOUR}
+        return {k: v for k, v in sorted(config.items()) if k not in NOT_LEARNING}
 
     def final_eval(self) -> float | None:
         return float(self.evals["mean"][-1]) if len(self.evals.get("mean", ())) else None

@@ -9,6 +9,7 @@ launching machine is a client, not a node: the runs folder is then written on th
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -20,10 +21,22 @@ from pathlib import Path
 from typing import Any
 
 import ray
+import torch
 from ray import tune
+from ray.tune.schedulers import ASHAScheduler
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from dqn_core.config import ConfigError, TrainConfig
+from dqn_core.device import cpu_count
+from dqn_core.experiments.run_end import close_run, final_evaluation
+from dqn_core.experiments.runs import (METRICS, RUN_JSON, FolderSink, RunRecorder, read_run, recorded,
+                                       tensorboard_available)
+from dqn_core.fileio import atomic_write_bytes
 from dqn_core.training import events as ev
-from dqn_core.experiments.runs import METRICS, RUN_JSON, FolderSink, RunRecorder, read_run, recorded
+from dqn_core.training.control import Control
+from dqn_core.training.loading import load_agent
+from dqn_core.training.saving import save_agent
+from dqn_core.training.trainer import Trainer
 
 CHECKPOINT = "checkpoint.dqn"
 
@@ -68,6 +81,13 @@ class ActorSink:
     def write(self, run_id: str, name: str, data: bytes) -> None:
         self.actor.write.remote(run_id, name, data)
 
+    def save_file(self, run_id: str, name: str, write_to) -> None:
+        """Made here in a temporary folder, then sent whole: the file's node may be another machine."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / name
+            write_to(path)
+            self.write(run_id, name, path.read_bytes())
+
     def append(self, run_id: str, name: str, text: str) -> None:
         self.actor.append.remote(run_id, name, text)
 
@@ -78,17 +98,14 @@ class ActorSink:
         return Path(self.run_dir_hint) / run_id
 
 
-def _agent_bytes(trainer, best: bool = False) -> bytes:
-    from dqn_core.training.checkpoint import save_agent
-
+def _agent_bytes(trainer) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "agent.dqn"
-        save_agent(trainer, path, best=best)
+        save_agent(trainer, path)
         return path.read_bytes()
 
 
 def _trainer_from_bytes(data: bytes):
-    from dqn_core.training.checkpoint import load_agent
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "agent.dqn"
@@ -97,7 +114,6 @@ def _trainer_from_bytes(data: bytes):
 
 
 def _fail_without_trainer(sink: ActorSink, trial: dict[str, Any], spec_name: str, reason: str) -> None:
-    import json
 
     info = {"format": "dqn-studio-run", "version": 1, "id": trial["run_id"], "name": trial["run_id"],
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "status": "failed", "reason": reason, "source": "sweep",
@@ -111,11 +127,7 @@ def run_trial(config: dict[str, Any], sink=None, spec: dict[str, Any] | None = N
     """One trial: train its config on its seed for the sweep's budget, recording the run and reporting each
     evaluation to Tune. A failure that training reports (a non-finite loss, a bad value) ends the trial as failed;
     a crash raises, so that Tune restarts it (from its last saved agent)."""
-    import torch
 
-    from dqn_core.config import ConfigError, TrainConfig
-    from dqn_core.training.control import Control
-    from dqn_core.training.trainer import Trainer
 
     torch.set_num_threads(1)
     trial = config["trial"]
@@ -155,17 +167,11 @@ def run_trial(config: dict[str, Any], sink=None, spec: dict[str, Any] | None = N
             tune.report(_metrics(trainer, event))
         elif isinstance(event, (ev.Finished, ev.Failed)):
             outcome = event
-    if isinstance(outcome, ev.Finished) and (trainer.last_eval is None or trainer.last_eval.step != trainer.step):
-        final = trainer.evaluate(trainer.config.eval_episodes)      # as dqn-train does: the final agent is scored
-        if final is not None:
-            recorder.record(final)
-    remote.write(run_id, "agent.dqn", _agent_bytes(trainer))
-    recorder.set_agent("final", "agent.dqn")
-    if trainer.best_state is not None:
-        remote.write(run_id, "best.dqn", _agent_bytes(trainer, best=True))
-        recorder.set_agent("best", "best.dqn")
+    final_evaluation(trainer, outcome, recorder)
+    problems = close_run(trainer, recorder, outcome)
+    if problems:                                        # Tune restarts the trial from its checkpoint
+        raise OSError("; ".join(problems))
     sink.remove.remote(run_id, CHECKPOINT)              # the run has its agents now; no restart will need it
-    recorder.close_from(outcome)
     last = trainer.last_eval
     tune.report(dict(_metrics(trainer, last), done_status=recorder.info["status"],
                      failed=int(isinstance(outcome, ev.Failed))))
@@ -174,11 +180,10 @@ def run_trial(config: dict[str, Any], sink=None, spec: dict[str, Any] | None = N
 def _metrics(trainer, result) -> dict[str, Any]:
     value = float("nan") if result is None else float(result.mean_return)
     return {"eval_mean_return": value if math.isfinite(value) else float("nan"), "env_steps": trainer.env_steps,
-            "steps": trainer.step, "best_eval_score": None if trainer.best_eval is None else trainer.best_eval.score}
+            "steps": trainer.step, "best_eval_score": None if trainer.best.result is None else trainer.best.result.score}
 
 
 def _has_tensorboard() -> bool:
-    from dqn_core.experiments.runs import tensorboard_available
 
     return tensorboard_available()
 
@@ -229,7 +234,6 @@ class SweepProgress(tune.Callback):
 
 def run_sweep(spec: dict[str, Any], runs_dir: Path, address: str | None = None) -> bool:
     """Run the sweep's unfinished trials; return True when it was interrupted before they all ended."""
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     todo = [t for t in spec["trials"] if read_run(runs_dir / t["run_id"]).status not in ("finished", "failed")]
     if not todo:
@@ -243,7 +247,6 @@ def run_sweep(spec: dict[str, Any], runs_dir: Path, address: str | None = None) 
     if address:
         ray.init(address=address, **init)
     else:
-        from dqn_core.device import cpu_count
 
         ray.init(num_cpus=cpu_count(), **init)
     progress = SweepProgress(len(todo))
@@ -258,7 +261,6 @@ def run_sweep(spec: dict[str, Any], runs_dir: Path, address: str | None = None) 
             {"cpu": 1, "gpu": spec.get("gpus_per_trial") or 0})
         scheduler = None
         if spec.get("asha"):
-            from ray.tune.schedulers import ASHAScheduler
 
             # max_t past the budget: a trial that reaches its budget ends by itself (and saves its agent), never
             # by the scheduler's "done" at max_t.
@@ -285,9 +287,7 @@ def run_sweep(spec: dict[str, Any], runs_dir: Path, address: str | None = None) 
 def _settle(todo: list[dict[str, Any]], runs_dir: Path, progress: SweepProgress) -> bool:
     """Give every trial's run folder its final status: one still 'running' was stopped early by ASHA, crashed beyond
     its retries, or was cut short by an interrupt. Returns whether any was cut short."""
-    import json
 
-    from dqn_core.fileio import atomic_write_bytes
 
     cut_short = False
     for trial in todo:

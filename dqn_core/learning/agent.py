@@ -79,12 +79,12 @@ def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
 class DQNAgent:
     """Online and target Q-networks and their optimizer."""
 
-    def __init__(self, config: TrainConfig, frame_shape: tuple[int, ...], history: int, n_actions: int,
+    def __init__(self, config: TrainConfig, frame_shape: tuple[int, ...], input_frames: int, n_actions: int,
                  device: torch.device) -> None:
         self.config = config
         self.device = device
         self.n_actions = n_actions
-        self.q_net = build_q_network(config, frame_shape, history, n_actions).to(device)
+        self.q_net = build_q_network(config, frame_shape, input_frames, n_actions).to(device)
         self.target_net = copy.deepcopy(self.q_net)
         self.target_net.eval()
         for p in self.target_net.parameters():
@@ -99,11 +99,11 @@ class DQNAgent:
 
     # ---- acting ------------------------------------------------------------------------------------------------
     def q_values(self, stacked: np.ndarray) -> np.ndarray:
-        """Q-values for one observation (history, *frame_shape), computed in eval mode (BatchNorm's running stats)."""
+        """Q-values for one observation (input_frames, *frame_shape), computed in eval mode (BatchNorm's running stats)."""
         return self.q_values_batch(stacked[None])[0]
 
     def q_values_batch(self, stacked: np.ndarray) -> np.ndarray:
-        """Q-values (N, actions) for N observations (N, history, *frame_shape), in eval mode."""
+        """Q-values (N, actions) for N observations (N, input_frames, *frame_shape), in eval mode."""
         x = to_device(stacked, self.device)
         n = stacked.shape[0]
         x = x.reshape(n, -1, *stacked.shape[3:]) if stacked.ndim == 5 else x.reshape(n, -1)
@@ -135,6 +135,18 @@ class DQNAgent:
         if q is None:
             return random_actions, None
         return np.where(explore, random_actions, q.argmax(axis=1)), q
+
+    def act_envs(self, observations: list[np.ndarray], eps: float, rng: np.random.Generator, want_q: bool,
+                 batched: bool) -> tuple[list[int], np.ndarray | None]:
+        """The actions of the envs that act this step, and the first one's Q-values when wanted (for display): with
+        `batched`, one forward pass for all (each env explores on its own draw); else one env, as `act`."""
+        if not batched:
+            action, q = self.act(observations[0], eps, rng, want_q=want_q)
+            return [action], q
+        if not observations:                   # every env ended at the last step: all start anew
+            return [], None
+        chosen, q = self.act_batch(np.stack(observations), eps, rng, want_q=want_q)
+        return chosen.tolist(), (q[0] if q is not None else None)
 
     # ---- learning ----------------------------------------------------------------------------------------------
     def update(self, batch: Batch) -> tuple[float, float, float]:

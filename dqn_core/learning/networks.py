@@ -5,7 +5,7 @@ ReLUs work in place: every one follows a layer whose backward pass does not need
 layer, BatchNorm), and skipping the extra tensor makes an update of the lecture's net 2–3 % faster (measured,
 `benchmarks/NOTES.md`). Autograd's version counters would raise if that ever stopped being true.
 
-Every network takes the replay memory's raw layout — uint8 frames (B, history·C, H, W) or float vectors (B, D) —
+Every network takes the replay memory's raw layout — uint8 frames (B, input_frames·C, H, W) or float vectors (B, D) —
 and does its own scaling (and the lecture's frame difference) on the device, so nothing is converted on the host.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dqn_core.config import ConfigError, TrainConfig
+from dqn_core.config import OWN_HIDDEN, ConfigError, TrainConfig, network_of
 
 
 def conv_out(size: int, kernel: int, stride: int) -> int:
@@ -108,7 +108,6 @@ CONV_LAYERS = {
     "fast-cnn": ((32, 8, 4), (32, 4, 2)),                    # ours: cheap, for small pixel frames
     "minatar-cnn": ((16, 3, 1),),                            # Young & Tian 2019
 }
-HIDDEN = {"nature-cnn": 512, "mnih2013-cnn": 256}           # the others' hidden layer is hidden_sizes[0]
 
 
 def _conv_body(c: int, h: int, w: int, layers: tuple[tuple[int, int, int], ...],
@@ -128,41 +127,17 @@ def _hidden(size: int, hidden: int, norm: bool) -> list[nn.Module]:
     return [nn.Linear(size, hidden), *([nn.LayerNorm(hidden)] if norm else []), nn.ReLU(inplace=True)]
 
 
-def resolved_network(config: TrainConfig, frame_shape: tuple[int, ...] | None = None) -> str:
-    if config.network == "auto":
-        if config.obs == "state":
-            return "mlp"
-        if config.obs == "image":
-            small = frame_shape is not None and len(frame_shape) == 3 and max(frame_shape[1:]) <= 16
-            return "minatar-cnn" if small else "nature-cnn"
-        if config.obs == "atari":
-            return "nature-cnn"
-        return "lecture-cnn"
-    return config.network
-
-
-def hidden_sizes_unused(config: TrainConfig) -> str:
-    """Why `hidden_sizes` does not shape the network the config names ('' when it does): the lecture's net has no
-    hidden layer, the DQN papers' nets have their own."""
-    kind = resolved_network(config)
-    if kind == "lecture-cnn":
-        return "lecture-cnn has no hidden layer"
-    if kind in HIDDEN:
-        return f"{kind} has its own hidden layer of {HIDDEN[kind]} units"
-    return ""
-
-
-def build_q_network(config: TrainConfig, frame_shape: tuple[int, ...], history: int, n_actions: int) -> QNetwork:
-    """Build the network the config names for frames of `frame_shape` seen `history` at a time."""
-    kind = resolved_network(config, frame_shape)
+def build_q_network(config: TrainConfig, frame_shape: tuple[int, ...], input_frames: int, n_actions: int) -> QNetwork:
+    """Build the network the config names for frames of `frame_shape` seen `input_frames` at a time."""
+    kind = network_of(config, frame_shape)
     if config.obs == "state":
         adapter: nn.Module = nn.Flatten()
-        in_features = history * frame_shape[0]
+        in_features = input_frames * frame_shape[0]
     else:
         channels = frame_shape[0]
         difference = config.frame_op == "difference"
         adapter = PixelInput(channels, difference, channels_last=kind != "mlp")
-        in_channels = channels if difference else channels * history
+        in_channels = channels if difference else channels * input_frames
         in_features = in_channels * frame_shape[1] * frame_shape[2]
     if kind == "mlp":
         if config.obs == "pixels":
@@ -182,7 +157,7 @@ def build_q_network(config: TrainConfig, frame_shape: tuple[int, ...], history: 
         raise ConfigError("network", kind, f"needs larger frames than {h}×{w} px (frame_height/frame_width)")
     features = oh * ow * oc
     if kind != "lecture-cnn":
-        hidden = HIDDEN.get(kind, config.hidden_sizes[0])
+        hidden = OWN_HIDDEN.get(kind) or config.hidden_sizes[0]
         body = nn.Sequential(body, *_hidden(features, hidden, config.layer_norm))
         features = hidden
     # Conv weights in channels-last order to match the input (see PixelInput).

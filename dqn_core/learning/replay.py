@@ -30,7 +30,7 @@ class ReplayMemoryError(MemoryError):
 
 @dataclass
 class Batch:
-    obs: torch.Tensor            # (B, history·C, H, W) uint8, or (B, history·D) float32
+    obs: torch.Tensor            # (B, input_frames·C, H, W) uint8, or (B, input_frames·D) float32
     actions: torch.Tensor        # (B,) int64
     returns: torch.Tensor        # (B,) float32: n-step discounted reward sum
     discounts: torch.Tensor      # (B,) float32: γ^n, or 0 where the episode terminated inside the n steps
@@ -81,11 +81,11 @@ def estimate_bytes(capacity: int, frame_shape: tuple[int, ...], frame_dtype: np.
 class ReplayMemory:
     """Ring buffer of frames and transitions.
 
-    :param history: frames per observation (stack size; 2 for a difference; 1 for state vectors).
+    :param input_frames: frames per observation (stack size; 2 for a difference; 1 for state vectors).
     :param gap: the stream's steps between an observation's frames (`frame_gap`).
     """
 
-    def __init__(self, capacity: int, frame_shape: tuple[int, ...], frame_dtype: np.dtype, history: int,
+    def __init__(self, capacity: int, frame_shape: tuple[int, ...], frame_dtype: np.dtype, input_frames: int,
                  device: torch.device, check_memory: bool = True, prioritized: bool = False, streams: int = 1,
                  gap: int = 1) -> None:
         if capacity < 2 * streams or capacity % streams:
@@ -94,7 +94,7 @@ class ReplayMemory:
         self.streams = streams
         self.frame_shape = tuple(frame_shape)
         self.frame_dtype = np.dtype(frame_dtype)
-        self.history = history
+        self.input_frames = input_frames
         self.gap = gap
         self.device = device
         need = estimate_bytes(capacity, self.frame_shape, self.frame_dtype)
@@ -164,9 +164,9 @@ class ReplayMemory:
         return (idx - oldest) % self.capacity < self.streams
 
     def stack_indices(self, idx: np.ndarray) -> np.ndarray:
-        """(B, history) slots for observations ending at `idx`, `gap` steps of the stream apart; before an episode's
-        start its first frame repeats (as the env's own history does)."""
-        h = self.history
+        """(B, input_frames) slots for observations ending at `idx`, `gap` steps of the stream apart; before an episode's
+        start its first frame repeats (as the env does)."""
+        h = self.input_frames
         out = np.empty((len(idx), h), dtype=np.int64)
         out[:, h - 1] = idx
         cur = idx.copy()
@@ -214,7 +214,7 @@ class ReplayMemory:
             for _ in range(count):
                 yield self.sample(batch_size, rng, gamma, n_step, beta)
             return
-        per_batch = 2 * batch_size * self.history * self.frames[0].nbytes
+        per_batch = 2 * batch_size * self.input_frames * self.frames[0].nbytes
         chunk = max(1, min(count, SAMPLE_CHUNK_BYTES // max(1, per_batch)))
         for first in range(0, count, chunk):
             n = min(chunk, count - first)
@@ -271,7 +271,7 @@ class ReplayMemory:
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray | torch.Tensor]]:
         n = self.size
         meta = {"capacity": self.capacity, "cursor": self.cursor, "size": n, "transitions": self.transitions,
-                "frame_shape": list(self.frame_shape), "frame_dtype": self.frame_dtype.name, "history": self.history,
+                "frame_shape": list(self.frame_shape), "frame_dtype": self.frame_dtype.name, "history": self.input_frames,
                 "streams": self.streams}
         # The frames stay a tensor (on the training device): the agent file streams them in pieces, never copying
         # the whole memory.

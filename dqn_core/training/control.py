@@ -107,6 +107,14 @@ class Control:
                 self._cond.wait(timeout)
             return False
 
+    def wait_for_step(self) -> bool:
+        """Wait until a step may be taken (while paused: until Step is pressed) and count it; False on a stop."""
+        while not self.may_step(timeout=0.05):
+            if self.stop_requested:
+                return False
+        self.took_step(False)
+        return not self.stop_requested
+
     def took_step(self, episode_ended: bool) -> None:
         with self._cond:
             if not self._paused:

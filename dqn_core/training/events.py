@@ -58,7 +58,7 @@ class Frame:
     episode_return: float
     epsilon: float
     screen: np.ndarray | None    # (H, W, 3) uint8 full-size render, when the env can render
-    net_input: np.ndarray        # (history, *frame_shape): what the network sees, oldest first
+    net_input: np.ndarray        # (input_frames, *frame_shape): what the network sees, oldest first
     q_values: np.ndarray | None
     action: int
     lives: int = 0               # lives left (Atari), 0 where the game has none
