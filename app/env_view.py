@@ -7,9 +7,9 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from dqn_core.config import TrainConfig
-from dqn_core.training.events import Frame
 from dqn_core.envs.families import family_of
 from dqn_core.envs.observations import grid_to_rgb
+from dqn_core.training.events import Frame
 
 ACTION_NAMES = {
     "CartPole": ["push left", "push right"],

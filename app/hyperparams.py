@@ -9,8 +9,8 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QRegularExpressionValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from dqn_core.envs.families import FAMILIES
 from dqn_core.config import GROUPS, PARAM_SPECS, ConfigError, ParamSpec, TrainConfig
+from dqn_core.envs.families import FAMILIES
 
 SLIDER_STEPS = 1000
 LOG_WINDOW = 10.0          # a logarithmic slider spans value / 10 … value × 10: ~2.3 % per pixel at 200 px

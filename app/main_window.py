@@ -11,18 +11,18 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QStyle, QToolBar
 
 from dqn_core.config import ConfigError, TrainConfig
-from dqn_core.training.control import EPISODE
-from dqn_core.training.metrics import Metrics
 from dqn_core.paths import runs_dir as default_runs_dir
 from dqn_core.presets import list_presets, load_preset, preset_info
+from dqn_core.training.control import EPISODE
+from dqn_core.training.metrics import Metrics
 
 from .env_view import EnvView
 from .hyperparams import HyperparamPanel
 from .plots import PlotsPanel
-from .recording import RecordingActions
 from .runs_panel import RunsPanel
 from .sweep_dialog import SweepDialog, SweepMonitor
 from .undo import EditHistory
+from .video_export import VideoExportActions
 from .window_actions import AgentFileActions, user_preset_dir
 from .window_training import TrainingActions
 from .worker import TrainingSession
@@ -31,7 +31,7 @@ FIRST_PRESET = "zoo-state"          # learns visibly within a minute on 2 cores 
 MAX_RECENT = 8
 
 
-class MainWindow(AgentFileActions, TrainingActions, RecordingActions, QMainWindow):
+class MainWindow(AgentFileActions, TrainingActions, VideoExportActions, QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle("DQN Studio")
@@ -47,7 +47,7 @@ class MainWindow(AgentFileActions, TrainingActions, RecordingActions, QMainWindo
         self.paused = False
         self.path: str | None = None
         self.dirty = False
-        self.history = Metrics()
+        self.run_metrics = Metrics()
         self.device_text = ""
         self.preset_name = FIRST_PRESET          # the preset the settings came from ("" when they did not)
         self.source_note = ""                    # where they came from otherwise: "from agent a.dqn", …

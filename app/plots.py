@@ -1,6 +1,6 @@
 """Training curves (pyqtgraph): episode duration with its 100-episode mean, evaluation return, loss, max-Q, ε.
 
-The window feeds a `Metrics` history from events; a 20 Hz timer redraws whatever changed with `setData`, so the
+The window feeds the run's `Metrics` from events; a 20 Hz timer redraws whatever changed with `setData`, so the
 whole run stays on the plot (peak downsampling and clipping to the view keep it cheap).
 """
 from __future__ import annotations
@@ -11,14 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
+from pyqtgraph import exporters
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
-                               QWidget)
-
-import pyqtgraph as pg
-from pyqtgraph import exporters
+from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from dqn_core.training.metrics import Metrics, headline, running_mean
 
@@ -122,7 +120,7 @@ class PlotsPanel(QWidget):
 
     # ---- feeding --------------------------------------------------------------------------------------------------
     def set_metrics(self, metrics: Metrics) -> None:
-        """Show a whole history (an opened agent); later events append to it."""
+        """Show a run's metrics so far (an opened agent); later events append to them."""
         self.metrics = metrics
         self._marker_count = -1
         self._dirty = True

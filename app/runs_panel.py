@@ -13,12 +13,12 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
-                               QInputDialog, QLabel, QLineEdit, QMenu, QMessageBox, QPushButton, QSlider,
-                               QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
+                               QInputDialog, QLabel, QLineEdit, QMenu, QMessageBox, QPushButton, QSlider, QTableWidget,
+                               QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from dqn_core.experiments.compare import ema, group_band, group_runs, group_table_csv, series
-from dqn_core.fileio import atomic_write_bytes
 from dqn_core.experiments.runs import Run, delete_run, list_runs, rename_run, settings_that_differ
+from dqn_core.fileio import atomic_write_bytes
 
 from .plots import Overlay, PlotsPanel
 

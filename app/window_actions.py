@@ -14,13 +14,13 @@ from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from dqn_core import __version__
-from dqn_core.training import events as ev
 from dqn_core.agentfile.read import AgentFileError, LoadCancelled
-from dqn_core.training.loading import load_agent
-from dqn_core.training.saving import save_recovery
 from dqn_core.config import PARAM_SPECS, ConfigError, TrainConfig, load_config_file, save_config_file
-from dqn_core.training.metrics import Metrics
 from dqn_core.presets import load_preset
+from dqn_core.training import events as ev
+from dqn_core.training.loading import load_agent
+from dqn_core.training.metrics import Metrics
+from dqn_core.training.saving import save_recovery
 
 from .background import run_with_progress
 from .undo import ConfigSwap
@@ -109,8 +109,8 @@ class AgentFileActions:
         self.saved_step = 0
         self.path = None
         self.dirty = False
-        self.history = Metrics()
-        self.plots.set_metrics(self.history)
+        self.run_metrics = Metrics()
+        self.plots.set_metrics(self.run_metrics)
         self.reset_milestones()
         self.statusBar().showMessage("New agent: press Start (F5) to train it", 5000)
         self._update_state()
@@ -146,8 +146,8 @@ class AgentFileActions:
         self.edits.clear()                      # earlier changes were to other settings than this agent's
         self.update_preset_label()
         self.panel.show_error(None)
-        self.history = copy_metrics(trainer.metrics)
-        self.plots.set_metrics(self.history)
+        self.run_metrics = copy_metrics(trainer.metrics)
+        self.plots.set_metrics(self.run_metrics)
         self.reset_milestones(trainer)
         self.device_text = trainer.device_name
         self._remember(path)
@@ -305,11 +305,11 @@ class AgentFileActions:
         if not path:
             return
         try:
-            written = self.history.write_csv(path)
+            written = self.run_metrics.write_csv(path)
         except OSError as exc:
             self._error("Cannot export metrics", f"Could not write {path}: {exc}")
             return
-        h = self.history
+        h = self.run_metrics
         self.statusBar().showMessage(
             f"Exported {len(h.episodes['step'])} episodes, {len(h.evals['step'])} evaluations, "
             f"{len(h.stats['step'])} training rows and {len(h.changes)} changes to {len(written)} files: "
@@ -342,8 +342,8 @@ class AgentFileActions:
     def show_about(self) -> None:
         import gymnasium
         import numpy
-        import PySide6
         import pyqtgraph
+        import PySide6
         import torch
 
         if torch.cuda.is_available():

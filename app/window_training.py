@@ -9,18 +9,18 @@ import time
 
 from PySide6.QtWidgets import QMessageBox
 
-from dqn_core.training import events as ev
 from dqn_core.config import PARAM_SPECS, ConfigError
-from dqn_core.training.watch import watch
-from dqn_core.training.control import Control
 from dqn_core.envs.families import family_of
-from dqn_core.training.metrics import Metrics, format_clock
-from dqn_core.presets import load_preset
 from dqn_core.experiments.run_end import close_run, final_evaluation
 from dqn_core.experiments.runs import recorded
+from dqn_core.presets import load_preset
+from dqn_core.training import events as ev
+from dqn_core.training.control import Control
+from dqn_core.training.metrics import Metrics, format_clock
+from dqn_core.training.watch import watch
 
 from .undo import SettingChange
-from .worker import AgentReady, RecorderReady, TrainingSession, start_recording, worker_threads
+from .worker import AgentReady, RecorderReady, TrainingSession, open_run_folder, worker_threads
 
 
 class TrainingActions:
@@ -60,7 +60,7 @@ class TrainingActions:
                     return
                 yield AgentReady(agent)
             if rec is None or rec.trainer is not agent:
-                rec = start_recording(agent, runs_dir, preset)
+                rec = open_run_folder(agent, runs_dir, preset)
                 if rec is not None:
                     yield RecorderReady(rec)
             outcome = None
@@ -75,8 +75,8 @@ class TrainingActions:
                 close_run(agent, rec, outcome)
 
         if self.trainer is None:
-            self.history = Metrics()
-            self.plots.set_metrics(self.history)
+            self.run_metrics = Metrics()
+            self.plots.set_metrics(self.run_metrics)
         if self.plots.banner.kind == "welcome":
             self.plots.banner.dismiss()       # the welcome said to press Start: done
         self._start_session(job, control, "train", wind_down)
@@ -149,15 +149,15 @@ class TrainingActions:
             self.trainer = event.trainer
             self.saved_step = 0
             self.recorder = None
-            self.history = Metrics()
-            self.plots.set_metrics(self.history)
+            self.run_metrics = Metrics()
+            self.plots.set_metrics(self.run_metrics)
             self.reset_milestones()
             self.path = None
         elif isinstance(event, RecorderReady):
             self.recorder = event.recorder
             self.runs_panel.refresh()
         elif isinstance(event, ev.StepStats):
-            stats = self.history.stats
+            stats = self.run_metrics.stats
             for column, values in (("step", event.steps), ("loss", event.loss), ("q_mean", event.q_mean),
                                    ("epsilon", event.epsilon), ("grad_norm", event.grad_norm)):
                 stats[column].extend(values.tolist() if column != "step" else values.astype(int).tolist())
@@ -175,13 +175,13 @@ class TrainingActions:
                 self.statusBar().showMessage(f"Greedy episode {event.episode}: return {event.total_return:g}", 4000)
                 self._update_state()
                 return
-            self.history.add_episode(event.step, event.duration, event.total_return, event.wall_seconds)
+            self.run_metrics.add_episode(event.step, event.duration, event.total_return, event.wall_seconds)
             self.plots.mark_dirty()
             if not self.dirty:
                 self.dirty = True
                 self._update_state()          # the title's "*"; not every episode: it costs the trainer time
         elif isinstance(event, ev.EvalResult):
-            self.history.add_eval(event.step, event.episode, event.mean_return, event.std_return)
+            self.run_metrics.add_eval(event.step, event.episode, event.mean_return, event.std_return)
             self.plots.mark_dirty()
             confirmed = ("" if event.confirm_mean is None else
                          f"; {event.confirm_episodes} more episodes: {event.confirm_mean:.1f}")
@@ -199,7 +199,7 @@ class TrainingActions:
                 self.plots.set_milestones(self.solved_step, self.best_mark)
         elif isinstance(event, ev.ConfigApplied):
             for name, (old, new) in event.changes.items():
-                self.history.add_change(event.step, event.episode, name, old, new)
+                self.run_metrics.add_change(event.step, event.episode, name, old, new)
             # Keep settings still pending elsewhere in the panel; show what the trainer confirmed.
             self.config = self.config.replace(**{n: getattr(event.config, n) for n in event.changes})
             for name in event.changes:
@@ -295,7 +295,7 @@ class TrainingActions:
         if self.trainer is not None and live:
             applied = self.trainer.apply_patch({name: getattr(new, name)})
             for field, (old, val) in applied.changes.items():
-                self.history.add_change(applied.step, applied.episode, field, old, val)
+                self.run_metrics.add_change(applied.step, applied.episode, field, old, val)
             self.plots.mark_dirty()
             if applied.changes:
                 self.dirty = self.dirty or self.trainer.step > 0

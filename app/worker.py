@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from dqn_core.training.control import Control
 from dqn_core.device import default_threads
+from dqn_core.training.control import Control
 
 
 def worker_threads() -> int:
@@ -112,7 +112,7 @@ class RecorderReady:
         self.recorder = recorder
 
 
-def start_recording(trainer: Any, runs_dir: Path, preset: str | None):
+def open_run_folder(trainer: Any, runs_dir: Path, preset: str | None):
     """A recorder for a run trained in the window (called in the worker thread), or None when the runs folder
     cannot be written (training goes on unrecorded)."""
     from dqn_core.experiments.runs import FolderSink, RunRecorder, new_run_id, tensorboard_available

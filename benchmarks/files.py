@@ -146,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replay", type=int, default=300_000, help="transitions in the saved pixels replay")
     args = parser.parse_args(argv)
-    from dqn_core.training.saving import save_agent
     from dqn_core.presets import load_preset
+    from dqn_core.training.saving import save_agent
     from dqn_core.training.trainer import Trainer
 
     folder = Path(tempfile.mkdtemp())

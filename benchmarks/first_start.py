@@ -38,7 +38,7 @@ def one_round(timeout: float) -> dict:
     while time.perf_counter() - started < timeout:
         app.processEvents()
         now = time.perf_counter() - started
-        durations = window.history.episodes["duration"][-100:]
+        durations = window.run_metrics.episodes["duration"][-100:]
         mean = sum(durations) / len(durations) if durations else 0.0
         for bar in (50, 100, 200):
             if marks[f"mean100 > {bar}"] is None and mean > bar:

@@ -65,11 +65,10 @@ def plot(runs: list[dict], title: str, path: str, x: str = "env steps") -> None:
     """Evaluation return against env steps (or, with x="minutes", training time), one line per run, as a PNG
     (pyqtgraph, offscreen). A run may carry its own "label" (default: its seed) and "colour" index."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication
-
     import pyqtgraph as pg
     from pyqtgraph import exporters
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv)
     pg.setConfigOptions(antialias=True, background="w", foreground="k")

@@ -22,8 +22,8 @@ def _actions(n: int) -> np.ndarray:
 
 
 def lecture(steps: int) -> float:
-    from dqn_core.envs.observed import gym
     from benchmarks.reference import get_screen
+    from dqn_core.envs.observed import gym
 
     env = gym.make("CartPole-v1", render_mode="rgb_array")
     env.reset(seed=0)

@@ -54,8 +54,8 @@ def sb3_run(seed: int, steps: int) -> tuple[float, float]:
 def our_run(seed: int, steps: int, early_stop: bool, threads: int) -> tuple[float, float]:
     """Ours for `steps`, or (early_stop) until the first perfect greedy evaluation (20 episodes, all 500 steps; one
     every 2,500 steps); evaluation time counts in our wall time."""
-    from dqn_core.training.control import Control
     from dqn_core.presets import load_preset
+    from dqn_core.training.control import Control
     from dqn_core.training.trainer import Trainer
 
     config = load_preset("zoo-state").replace(seed=seed, device="cpu", eval_every=0, torch_threads=threads)

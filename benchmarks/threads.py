@@ -19,8 +19,8 @@ from benchmarks.update import rate
 
 
 def trainer_after_warmup(preset: str):
-    from dqn_core.training.control import Control
     from dqn_core.presets import load_preset
+    from dqn_core.training.control import Control
     from dqn_core.training.trainer import Trainer
 
     config = load_preset(preset).replace(eval_every=0, seed=0, torch_threads=torch.get_num_threads())

@@ -28,11 +28,11 @@ def lecture_rate(steps: int, skip: int) -> float:
 
 
 def our_rate(preset: str, steps: int, skip: int) -> float:
-    from dqn_core.training.control import Control
-    from dqn_core.presets import load_preset
-    from dqn_core.training.trainer import Trainer
-
     import torch
+
+    from dqn_core.presets import load_preset
+    from dqn_core.training.control import Control
+    from dqn_core.training.trainer import Trainer
 
     config = load_preset(preset).replace(eval_every=0, seed=0, torch_threads=torch.get_num_threads())
     trainer = Trainer(config)

@@ -59,8 +59,8 @@ def lecture_update(device: torch.device | str = "cpu", batch_size: int = 128):
 
 def our_update():
     from dqn_core.learning.agent import DQNAgent
-    from dqn_core.presets import load_preset
     from dqn_core.learning.replay import ReplayMemory
+    from dqn_core.presets import load_preset
 
     cfg = load_preset("seed-pixels")
     torch.manual_seed(0)

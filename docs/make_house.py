@@ -71,8 +71,9 @@ def mermaid() -> str:
     graph = edges()
     lines = ["```mermaid", "flowchart TD"]
     for source in ORDER:
-        for target in sorted(graph.get(source, ()), key=ORDER.index):
-            lines.append(f"    {source} --> {target}")
+        targets = sorted(graph.get(source, ()), key=ORDER.index)
+        if targets:
+            lines.append(f"    {source} --> {' & '.join(targets)}")
     lines.append("```")
     return "\n".join(lines)
 

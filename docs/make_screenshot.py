@@ -33,9 +33,9 @@ def main() -> int:
         return first_start(args.seconds, args.out if "--out" in sys.argv else
                            str(Path(__file__).resolve().parent / "first-start.png"))
 
-    from dqn_core.training.saving import save_agent
-    from dqn_core.training.control import Control
     from dqn_core.presets import load_preset
+    from dqn_core.training.control import Control
+    from dqn_core.training.saving import save_agent
     from dqn_core.training.trainer import Trainer
 
     folder = Path(tempfile.mkdtemp())

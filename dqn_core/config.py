@@ -7,12 +7,15 @@ group, and whether it may change while training runs ("live").
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
+
+from dqn_core.fileio import atomic_write_bytes
 
 CONV_NETWORKS = ("lecture-cnn", "nature-cnn", "mnih2013-cnn", "fast-cnn", "minatar-cnn")
 GROUPS = ("Environment", "Observation", "Network", "Optimisation", "Exploration", "Replay",
@@ -258,7 +261,7 @@ class TrainConfig:
                              choices=("value", "norm", "none"), live=True)
     grad_clip: float = _p(1.0, "Optimisation", "Clip", "Clamp bound (value) or maximum total norm (norm).",
                           minimum=0.001, maximum=1000.0, log=True, live=True)
-    train_freq: int = _p(1, "Optimisation", "Train every", "Environment steps between optimisation rounds.",
+    train_freq: int = _p(1, "Optimisation", "Train every", "Decisions (agent steps, of every env) between optimisation rounds.",
                          minimum=1, maximum=10_000, step=1, log=True, unit="steps", live=True)
     gradient_steps: int = _p(1, "Optimisation", "Gradient steps", "Gradient steps per optimisation round.",
                              minimum=1, maximum=1000, step=1, log=True, live=True)
@@ -294,7 +297,7 @@ class TrainConfig:
     per_beta_start: float = _p(0.4, "Replay", "Importance β start",
                                "Importance-weight exponent at step 0; it rises linearly to 1.",
                                minimum=0.0, maximum=1.0, step=0.05, live=True)
-    per_beta_steps: int = _p(100_000, "Replay", "β anneal steps", "Env steps over which β reaches 1.",
+    per_beta_steps: int = _p(100_000, "Replay", "β anneal steps", "Decisions (agent steps) over which β reaches 1.",
                              minimum=1, maximum=100_000_000, step=1, log=True, unit="steps", live=True)
     # Target network
     target_update: int = _p(10, "Target network", "Sync every", "Period of target-network updates.",
@@ -377,8 +380,6 @@ ALIASES = {
 
 def did_you_mean(word: str, choices: Iterable[str], aliases: Mapping[str, str] | None = None) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
-    import difflib
-
     choices = list(choices)
     key = word.strip().lower().replace("-", "_")
     if aliases and key in aliases:
@@ -551,8 +552,6 @@ def _toml_value(value: Any) -> str:
 
 def save_config_file(config: TrainConfig, path: str | Path, name: str = "", description: str = "") -> None:
     """Write a config as TOML (or JSON by suffix), atomically."""
-    from dqn_core.fileio import atomic_write_bytes
-
     path = Path(path)
     if path.suffix.lower() == ".json":
         text = json.dumps({"name": name, "description": description, "config": config.to_dict()}, indent=2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from dqn_core.config import ConfigError, TrainConfig, load_config_file
+from dqn_core.config import ConfigError, TrainConfig, did_you_mean, load_config_file
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
 
@@ -41,7 +41,5 @@ def load_preset(name: str, extra: list[Path] | None = None) -> TrainConfig:
     """The preset's config on top of the defaults; unknown names list the known ones."""
     presets = list_presets(extra)
     if name not in presets:
-        from dqn_core.config import did_you_mean
-
         raise ConfigError("preset", name, "one of " + ", ".join(sorted(presets)) + did_you_mean(name, presets))
     return load_config_file(presets[name])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -38,7 +39,11 @@ def pixel_config() -> TrainConfig:
                                          eval_every=0, torch_threads=1)
 
 
-WAIT = 30_000
+WAIT = 30_000                 # ms: the longest a window test waits for what it expects
+
+# dqn-train and dqn-eval as a user runs them, in a fresh interpreter (the installed scripts' own entry points).
+TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli.main import train_main; sys.exit(train_main(sys.argv[1:]))"]
+EVAL = [sys.executable, "-c", "import sys; from dqn_core.cli.main import eval_main; sys.exit(eval_main(sys.argv[1:]))"]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

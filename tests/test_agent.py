@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from conftest import TEST_DEVICE
-from dqn_core.learning.agent import DQNAgent, NonFiniteLossError, epsilon
 from dqn_core.config import TrainConfig
+from dqn_core.learning.agent import DQNAgent, NonFiniteLossError, epsilon
 from dqn_core.learning.networks import build_q_network
 from dqn_core.learning.replay import ReplayMemory
 

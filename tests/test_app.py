@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from conftest import WAIT
 from dqn_core.presets import list_presets, load_preset
-
-WAIT = 30_000
 
 
 @pytest.fixture(autouse=True)
@@ -26,11 +25,11 @@ def trained_steps(window) -> int:
 def test_start_training_updates_curve_env_view_and_status(make_window, qtbot):
     w = make_window(device="cpu")
     w.actions_by_name["start"].trigger()
-    qtbot.waitUntil(lambda: len(w.history.episodes["step"]) >= 5 and w.env_view.frames_shown >= 5
+    qtbot.waitUntil(lambda: len(w.run_metrics.episodes["step"]) >= 5 and w.env_view.frames_shown >= 5
                     and "steps/s" in w.status_labels["rate"].text(), timeout=WAIT)
     w.plots.redraw()
     x, y = w.plots.curves["duration"].getData()
-    assert len(x) >= 5 and y[0] == w.history.episodes["duration"][0]
+    assert len(x) >= 5 and y[0] == w.run_metrics.episodes["duration"][0]
     assert len(w.plots.curves["mean100"].getData()[0]) == len(x)
     assert w.env_view.screen.image is not None and w.env_view.screen.image.width() == 600
     assert "episode" in w.env_view.screen.overlay and "ε" in w.env_view.screen.overlay
@@ -53,7 +52,7 @@ def test_a_window_run_ends_as_a_cli_run_does_with_a_final_evaluation_and_its_age
     assert run.status == "stopped" and run.info["last_eval"]["step"] == w.trainer.step    # the final agent scored
     assert run.final_eval() == w.trainer.last_eval.mean_return and len(w.trainer.last_eval.returns) == 3
     assert run.agent_path() is not None and run.agent_path().name == "agent.dqn"
-    assert w.history.evals["step"] == [w.trainer.step]                 # and the plot shows it
+    assert w.run_metrics.evals["step"] == [w.trainer.step]                 # and the plot shows it
     assert "Greedy evaluation at step" in w.statusBar().currentMessage()
 
 
@@ -137,7 +136,7 @@ def test_save_through_menu_while_training_and_load_in_fresh_window(make_window, 
     path = str(tmp_path / "mine.dqn")
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (path, ""))
     w.start_training()
-    qtbot.waitUntil(lambda: len(w.history.episodes["step"]) >= 4, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(w.run_metrics.episodes["step"]) >= 4, timeout=WAIT)
     w.actions_by_name["save"].trigger()                               # while training: saved at a step boundary
     # Saved: the path is the agent's (training goes on, so the next episode may mark it unsaved again at once).
     qtbot.waitUntil(lambda: w.path == path and Path(path).is_file(), timeout=WAIT)
@@ -150,10 +149,10 @@ def test_save_through_menu_while_training_and_load_in_fresh_window(make_window, 
     fresh.actions_by_name["open"].trigger()
     assert fresh.config == w.config
     assert (fresh.trainer.step, fresh.trainer.episode) == (w.trainer.step, w.trainer.episode)
-    assert fresh.history.episodes == w.history.episodes
-    assert fresh.history.evals == w.history.evals
+    assert fresh.run_metrics.episodes == w.run_metrics.episodes
+    assert fresh.run_metrics.evals == w.run_metrics.evals
     fresh.plots.redraw()
-    assert len(fresh.plots.curves["duration"].getData()[0]) == len(w.history.episodes["step"])
+    assert len(fresh.plots.curves["duration"].getData()[0]) == len(w.run_metrics.episodes["step"])
     assert fresh.panel.value("lr") == pytest.approx(w.config.lr)
     assert str(tmp_path / "mine.dqn") in fresh.recent_files()
     fresh.actions_by_name["start"].trigger()                          # ready to continue training
@@ -219,17 +218,17 @@ def test_unsaved_prompt_cancel_keeps_the_agent(make_window, qtbot, dialogs):
 def test_corrupt_file_shows_error_and_changes_nothing(make_window, qtbot, tmp_path, monkeypatch, dialogs, content):
     w = make_window()
     w.start_training()
-    qtbot.waitUntil(lambda: len(w.history.episodes["step"]) >= 3, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(w.run_metrics.episodes["step"]) >= 3, timeout=WAIT)
     w.stop_training()
     qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
-    trainer, config, episodes = w.trainer, w.config, list(w.history.episodes["step"])
+    trainer, config, episodes = w.trainer, w.config, list(w.run_metrics.episodes["step"])
     bad = tmp_path / "broken.dqn"
     bad.write_bytes(content)
     w.dirty = False
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
     w.actions_by_name["open"].trigger()
     assert dialogs["critical"] and str(bad) in dialogs["critical"][-1][1]
-    assert w.trainer is trainer and w.config == config and w.history.episodes["step"] == episodes
+    assert w.trainer is trainer and w.config == config and w.run_metrics.episodes["step"] == episodes
 
 
 def test_hidden_layers_are_greyed_out_with_the_reason_where_the_network_has_its_own(make_window):
@@ -371,9 +370,9 @@ def test_pyside_keeps_reference_counts_of_none_and_bools(qtbot):
 def test_exports_through_the_menu(make_window, qtbot, tmp_path, monkeypatch):
     w = make_window(eval_every=2, eval_episodes=1)
     w.start_training()
-    qtbot.waitUntil(lambda: len(w.history.episodes["step"]) >= 5, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(w.run_metrics.episodes["step"]) >= 5, timeout=WAIT)
     w.panel.controls["gamma"].spin.setValue(0.95)                      # a live change, for the changes table
-    qtbot.waitUntil(lambda: len(w.history.changes) > 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(w.run_metrics.changes) > 0, timeout=WAIT)
     w.stop_training()
     qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
     for key, name in (("export_png", "plots.png"), ("export_svg", "plots.svg"), ("export_csv", "metrics.csv")):
@@ -384,11 +383,11 @@ def test_exports_through_the_menu(make_window, qtbot, tmp_path, monkeypatch):
     assert (tmp_path / "plots.png").read_bytes()[:4] == b"\x89PNG"
     assert b"<svg" in (tmp_path / "plots.svg").read_bytes()[:2000]
     lines = (tmp_path / "metrics.csv").read_text().splitlines()
-    assert lines[0].startswith("episode,step,duration") and len(lines) == len(w.history.episodes["step"]) + 1
+    assert lines[0].startswith("episode,step,duration") and len(lines) == len(w.run_metrics.episodes["step"]) + 1
     evaluations = (tmp_path / "metrics-evaluations.csv").read_text().splitlines()
-    assert evaluations[0] == "step,episode,mean_return,std_return" and len(evaluations) == len(w.history.evals["step"]) + 1
+    assert evaluations[0] == "step,episode,mean_return,std_return" and len(evaluations) == len(w.run_metrics.evals["step"]) + 1
     training = (tmp_path / "metrics-training.csv").read_text().splitlines()
-    assert training[0] == "step,loss,mean_max_q,epsilon,grad_norm" and len(training) == len(w.history.stats["step"]) + 1
+    assert training[0] == "step,loss,mean_max_q,epsilon,grad_norm" and len(training) == len(w.run_metrics.stats["step"]) + 1
     changes = (tmp_path / "metrics-changes.csv").read_text().splitlines()
     assert changes[0] == "step,episode,setting,old,new" and changes[1].endswith(",gamma,0.99,0.95")
     assert "4 files" in w.statusBar().currentMessage()

@@ -6,26 +6,22 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
-from dqn_core.training import events as ev
+from conftest import EVAL, TRAIN
 from dqn_core.config import TrainConfig
 from dqn_core.envs.families import family_named
 from dqn_core.envs.observed import ObservedEnv
-from dqn_core.presets import load_preset
 from dqn_core.learning.replay import ReplayMemoryError
+from dqn_core.presets import load_preset
+from dqn_core.training import events as ev
 from dqn_core.training.evaluation import env_seed
 from dqn_core.training.trainer import Trainer
 
-import gymnasium as gym
-
 pytestmark = pytest.mark.needs("atari")
-
-TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli.main import train_main; sys.exit(train_main(sys.argv[1:]))"]
-EVAL = [sys.executable, "-c", "import sys; from dqn_core.cli.main import eval_main; sys.exit(eval_main(sys.argv[1:]))"]
 
 
 def atari(game: str = "Pong", **changes) -> TrainConfig:
@@ -111,6 +107,7 @@ def test_learning_sees_lost_lives_and_clipped_rewards_while_plots_see_the_game()
     assert trainer.metrics.episodes["total_return"] == [e.total_return for e in ends]
 
 
+@pytest.mark.slow
 def test_evaluation_plays_at_the_settings_epsilon_and_reports_the_game_score():
     trainer = Trainer(atari("SpaceInvaders", eval_epsilon=0.05))
     returns = trainer.greedy_returns([11, 12])
@@ -151,6 +148,7 @@ def test_the_env_picker_lists_installed_games_by_id():
     assert {"ALE/Pong-v5", "ALE/Breakout-v5", "ALE/SpaceInvaders-v5"} <= set(games) and len(games) > 50
 
 
+@pytest.mark.slow
 def test_several_envs_stepped_together_give_the_transitions_of_single_envs():
     """num_envs = 3: each env's frames, actions, rewards and ends in the replay are exactly what a single env with
     that env's seed gives for the same actions, episode after episode."""
@@ -181,6 +179,7 @@ def test_several_envs_stepped_together_give_the_transitions_of_single_envs():
     assert (stacks % 3 == np.arange(replay.size)[:, None] % 3).all()
 
 
+@pytest.mark.slow
 def test_a_short_atari_run_through_the_cli_then_dqn_eval_at_the_papers_epsilon(tmp_path):
     agent, summary, played = tmp_path / "pong.dqn", tmp_path / "s.json", tmp_path / "e.json"
     proc = subprocess.run([*TRAIN, "--preset", "mnih2013", "--steps", "400", "--set", "replay_capacity=2000",
@@ -208,6 +207,7 @@ def test_a_short_atari_run_through_the_cli_then_dqn_eval_at_the_papers_epsilon(t
     assert proc.returncode == 2 and "eval_epsilon = 7.0 is invalid: a number in [0, 1]" in proc.stderr
 
 
+@pytest.mark.slow
 def test_the_window_picks_a_game_and_shows_its_screen_input_score_lives_and_action_names(make_window, qtbot):
     w = make_window()                                              # a CartPole preset
     box = w.panel.controls["env_id"]

@@ -57,6 +57,7 @@ def test_round_trip_restores_everything(tmp_path, state_config):
     assert meta["format"] == "dqn-studio-agent" and meta["version"] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config_name, repeat", [("state_config", 1), ("pixel_config", 1), ("state_config", 3)])
 def test_resume_is_exact(tmp_path, request, config_name, repeat):
     """N steps → save → load → N steps equals 2N steps straight (CPU, fixed seed)."""

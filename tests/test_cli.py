@@ -67,6 +67,7 @@ def test_bad_input_gives_one_line_and_no_traceback(fn, args, fragment):
     assert len(lines) == 1 and "Traceback" not in proc.stderr and fragment in lines[0], proc.stderr
 
 
+@pytest.mark.slow
 def test_save_best_writes_the_agent_of_the_best_evaluation(tmp_path):
     from dqn_core.training.loading import load_agent
 

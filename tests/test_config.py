@@ -4,7 +4,8 @@ import dataclasses
 
 import pytest
 
-from dqn_core.config import GROUPS, LIVE_FIELDS, PARAM_SPECS, ConfigError, TrainConfig, load_config_file, save_config_file
+from dqn_core.config import (GROUPS, LIVE_FIELDS, PARAM_SPECS, ConfigError, TrainConfig, load_config_file,
+                             save_config_file)
 
 
 def test_every_field_has_a_complete_spec():

@@ -42,6 +42,7 @@ def faults_per_update(mode: str) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
 def test_updates_reuse_freed_memory_instead_of_faulting_pages_back_in():
     # An update allocates tens of MiB of activations; without the setting glibc hands much of it back and faults it

@@ -18,16 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.files import BOMB_BYTES, rewrite
+from conftest import EVAL
 from dqn_core.agentfile.read import AgentFileError
-from dqn_core.training.loading import load_agent
-from dqn_core.training.saving import save_agent
 from dqn_core.config import ConfigError, load_config_file
 from dqn_core.fileio import TMP_SUFFIX, atomic_write_bytes, remove_stale_temporaries
+from dqn_core.training.loading import load_agent
+from dqn_core.training.saving import save_agent
 from dqn_core.training.trainer import Trainer
-
-from benchmarks.files import BOMB_BYTES, rewrite
-
-EVAL = [sys.executable, "-c", "import sys; from dqn_core.cli.main import eval_main; sys.exit(eval_main(sys.argv[1:]))"]
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +66,7 @@ def run_measured(args: list[str]) -> tuple[int, str, float, float]:
     ("honest", "declares", 300),                 # refused from the zip's sizes alone, before torch is imported
     ("lying", "the network expects", 400),       # refused by the network's shapes: the engine is loaded (~300 MiB)
 ])
+@pytest.mark.slow
 def test_a_zip_bomb_is_refused_before_it_is_inflated(bombs, kind, fragment, max_mib):
     path = bombs[kind]
     assert path.stat().st_size < 8 << 20
@@ -205,6 +204,7 @@ def test_saved_files_get_the_users_permissions_and_keep_an_existing_mode(tmp_pat
         os.umask(old)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak RSS from /proc")
 def test_saving_streams_the_replay_memory_instead_of_copying_it(tmp_path):
     from benchmarks.files import SAVE_PEAK
@@ -233,6 +233,7 @@ sys.exit(main(["dqn-studio", sys.argv[1]]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["nested", "bomb"])
 def test_the_window_refuses_a_hostile_file_at_start_with_a_dialog(good, bombs, tmp_path, which):
     if which == "nested":

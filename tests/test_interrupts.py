@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TRAIN
 from dqn_core.training.loading import load_agent
-
-TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli.main import train_main; sys.exit(train_main(sys.argv[1:]))"]
 
 
 def start_training(tmp_path: Path, *args: str) -> subprocess.Popen:
@@ -36,18 +35,33 @@ def wait_until_training(proc: subprocess.Popen, timeout: float = 60.0) -> str:
     raise AssertionError(f"the run did not start: {seen}")
 
 
+def wait_until_trained(tmp_path: Path, steps: int, timeout: float = 60.0) -> None:
+    """Wait until the run recorded in `tmp_path`'s data folder has taken `steps` steps (its metrics say so)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for metrics in (tmp_path / "home").rglob("metrics.jsonl"):
+            for line in metrics.read_text().splitlines():
+                row = json.loads(line) if line.endswith("}") else {}
+                step = row.get("step")
+                if (max(step) if isinstance(step, list) and step else step or 0) >= steps:
+                    return
+        time.sleep(0.05)
+    raise AssertionError(f"the run did not reach step {steps}")
+
+
 def finish(proc: subprocess.Popen, timeout: float = 120.0) -> tuple[int, str]:
     _, err = proc.communicate(timeout=timeout)
     return proc.returncode, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_a_signal_stops_training_saves_the_agent_and_exits_with_its_code(tmp_path, signum, code):
     agent = tmp_path / "a.dqn"
     proc = start_training(tmp_path, "--preset", "tutorial-state", "--steps", "1000000", "--save", str(agent),
                           "--quiet", "--set", "eval_every=0")
     wait_until_training(proc)
-    time.sleep(1.5)
+    wait_until_trained(tmp_path, 200)
     proc.send_signal(signum)
     rc, err = finish(proc)
     assert rc == code, err
@@ -55,13 +69,14 @@ def test_a_signal_stops_training_saves_the_agent_and_exits_with_its_code(tmp_pat
     assert load_agent(agent).step > 0
 
 
+@pytest.mark.slow
 def test_repeated_signals_during_the_save_are_noted_and_the_agent_is_saved_once(tmp_path):
     """Ctrl+C pressed again and again (every 20 ms for 3 s), through the final save of a large file."""
     agent = tmp_path / "p.dqn"
     proc = start_training(tmp_path, "--preset", "pixels", "--steps", "1000000", "--save", str(agent), "--save-replay",
                           "--quiet", "--set", "learning_starts=100000", "--set", "eval_every=0")
     wait_until_training(proc)
-    time.sleep(3)
+    wait_until_trained(tmp_path, 500)            # a replay memory worth saving
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline and proc.poll() is None:
         proc.send_signal(signal.SIGINT)
@@ -73,13 +88,14 @@ def test_repeated_signals_during_the_save_are_noted_and_the_agent_is_saved_once(
     assert loaded.step > 0 and loaded.replay.size > 0
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_run_that_renders_with_pygame(tmp_path):
     """SDL takes SIGTERM over when pygame starts unless told not to: the lecture's preset renders with pygame."""
     agent = tmp_path / "s.dqn"
     proc = start_training(tmp_path, "--preset", "seed-pixels", "--steps", "1000000", "--save", str(agent), "--quiet",
                           "--set", "replay_capacity=500", "--set", "eval_every=0")
     wait_until_training(proc)
-    time.sleep(2)
+    wait_until_trained(tmp_path, 50)
     proc.send_signal(signal.SIGTERM)
     rc, err = finish(proc, timeout=60)
     assert rc == 143, err
@@ -124,6 +140,7 @@ def full_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_full_disk_keeps_the_agent_in_a_recovery_file_and_writes_the_other_outputs(tmp_path, full_disk):
     metrics, summary = tmp_path / "m.csv", tmp_path / "s.json"
     (full_disk / "a.dqn").write_bytes(b"previous agent")
@@ -189,6 +206,7 @@ WINDOW_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_window_saves_unsaved_training_to_a_recovery_file(tmp_path):
     env = dict(os.environ, DQN_STUDIO_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen",
                XDG_CONFIG_HOME=str(tmp_path / "config"), PYTHONUNBUFFERED="1")

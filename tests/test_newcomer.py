@@ -14,10 +14,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from conftest import WAIT
 from dqn_core.presets import load_preset
 
 ROOT = Path(__file__).resolve().parent.parent
-WAIT = 30_000
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +68,7 @@ SHOW_AND_GRAB = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_the_window_opens_on_a_real_x_server_with_the_xcb_plugin(x_server, tmp_path):
     env = dict(os.environ, DISPLAY=x_server, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(tmp_path / "config"),
                DQN_STUDIO_HOME=str(tmp_path / "home"))
@@ -100,6 +101,7 @@ def test_a_missing_x_library_is_named_with_its_package():
 
 
 # ---- first start, presets, solved ----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_first_start_welcomes_with_a_preset_that_learns_and_the_picker_says_where_settings_came_from(
         make_window, qtbot, tmp_path, dialogs):
     w = make_window(preset=None)
@@ -129,6 +131,7 @@ def test_first_start_welcomes_with_a_preset_that_learns_and_the_picker_says_wher
     assert again.panel.shown_preset() == "from agent a.dqn"
 
 
+@pytest.mark.slow
 def test_the_unsaved_prompt_counts_steps_since_the_save_and_offers_a_better_best_agent(make_window, qtbot,
                                                                                         tmp_path, dialogs,
                                                                                         monkeypatch):
@@ -168,6 +171,7 @@ def test_quit_then_cancel_leaves_training_running(make_window, qtbot, dialogs):
     assert w.session is not None and not w.paused and "steps/s" in w.status_labels["rate"].text()
 
 
+@pytest.mark.slow
 def test_paused_and_watching_say_so(make_window, qtbot):
     w = make_window()
     w.start_training()
@@ -194,13 +198,13 @@ def test_undo_and_redo_take_back_live_changes_and_each_is_marked(make_window, qt
     assert not w.actions_by_name["redo"].isEnabled()
     w.actions_by_name["undo"].trigger()
     qtbot.waitUntil(lambda: w.trainer.agent.lr == pytest.approx(1e-4), timeout=WAIT)
-    qtbot.waitUntil(lambda: len(w.history.changes) == 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(w.run_metrics.changes) == 2, timeout=WAIT)
     assert w.panel.value("lr") == pytest.approx(1e-4)
     w.actions_by_name["redo"].trigger()
-    qtbot.waitUntil(lambda: w.trainer.agent.lr == pytest.approx(5e-4) and len(w.history.changes) == 3,
+    qtbot.waitUntil(lambda: w.trainer.agent.lr == pytest.approx(5e-4) and len(w.run_metrics.changes) == 3,
                     timeout=WAIT)
     w.plots.redraw()
-    assert [f"{c['field']} {c['old']:g}→{c['new']:g}" for c in w.history.changes] == \
+    assert [f"{c['field']} {c['old']:g}→{c['new']:g}" for c in w.run_metrics.changes] == \
         ["lr 0.0001→0.0005", "lr 0.0005→0.0001", "lr 0.0001→0.0005"]
 
 

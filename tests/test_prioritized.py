@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from conftest import TEST_DEVICE
-from dqn_core.training.loading import load_agent
-from dqn_core.training.saving import save_agent
 from dqn_core.learning.replay import ReplayMemory
 from dqn_core.learning.sumtree import SumTree
+from dqn_core.training.loading import load_agent
+from dqn_core.training.saving import save_agent
 from dqn_core.training.trainer import Trainer
 
 

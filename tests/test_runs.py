@@ -6,17 +6,16 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dqn_core.experiments.compare import band, common_grid, ema, group_band, group_runs, group_table, group_table_csv, resample
+from conftest import TRAIN
+from dqn_core.experiments.compare import (band, common_grid, ema, group_band, group_runs, group_table, group_table_csv,
+                                          resample)
 from dqn_core.experiments.runs import Run, delete_run, list_runs, read_run, rename_run, settings_that_differ
-
-TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli.main import train_main; sys.exit(train_main(sys.argv[1:]))"]
 
 
 def train(runs: Path, *args: str) -> subprocess.CompletedProcess:
@@ -24,6 +23,7 @@ def train(runs: Path, *args: str) -> subprocess.CompletedProcess:
                           timeout=180)
 
 
+@pytest.mark.slow
 def test_a_cli_run_is_recorded_with_everything_a_comparison_needs(tmp_path):
     runs = tmp_path / "runs"
     proc = train(runs, "--preset", "zoo-state", "--steps", "6000", "--seed", "3", "--set", "lr=0.001",
@@ -44,6 +44,7 @@ def test_a_cli_run_is_recorded_with_everything_a_comparison_needs(tmp_path):
     assert run.name.startswith("zoo-state-CartPole-v1-s3-")
 
 
+@pytest.mark.slow
 def test_a_killed_run_leaves_a_readable_partial_run_marked_crashed(tmp_path):
     runs = tmp_path / "runs"
     proc = subprocess.Popen([*TRAIN, "--runs-dir", str(runs), "--quiet", "--preset", "tutorial-state", "--steps",
@@ -66,6 +67,7 @@ def test_a_killed_run_leaves_a_readable_partial_run_marked_crashed(tmp_path):
     assert len(again.episodes["step"]) >= 30 and len(again.evals["step"]) >= 5
 
 
+@pytest.mark.slow
 def test_rename_delete_and_unreadable_runs(tmp_path):
     runs = tmp_path / "runs"
     assert train(runs, "--preset", "tutorial-state", "--steps", "300", "--name", "first").returncode == 0
@@ -152,6 +154,7 @@ def test_groups_bands_and_the_table_of_groups(tmp_path):
     assert text.splitlines()[1] == "lr=0.001,2,0 1,40,10,40,10,1,100"
 
 
+@pytest.mark.slow
 @pytest.mark.needs("tensorboard")
 def test_tensorboard_event_files_hold_cleanrls_tags_and_the_hyperparameters(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -9,9 +9,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
+from conftest import WAIT
 from dqn_core.cli.main import train_main
-
-WAIT = 30_000
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +49,7 @@ def column(panel, name: str) -> int:
     return panel._columns.index(name)
 
 
+@pytest.mark.slow
 def test_the_table_lists_runs_with_the_settings_that_differ(window):
     panel = window.runs_panel
     table = rows(panel)
@@ -141,6 +141,7 @@ def test_an_unreadable_run_is_shown_as_such(window):
     assert not panel.table.item(row, 0).flags() & Qt.ItemFlag.ItemIsUserCheckable
 
 
+@pytest.mark.slow
 def test_the_window_records_its_run_and_the_panel_follows_it_live(make_window, qtbot, tmp_path):
     w = make_window()
     w.runs_panel.set_runs_dir(tmp_path / "runs")

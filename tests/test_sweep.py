@@ -27,7 +27,7 @@ _ISOLATED = _can_isolate()
 def ray_sweep(test):
     """Tests that start Ray need the extra and a loopback-only namespace; the others run everywhere."""
     isolated = pytest.mark.skipif(not _ISOLATED, reason="needs `unshare -n` (root) to keep Ray on loopback")
-    return pytest.mark.needs("sweep")(isolated(test))
+    return pytest.mark.slow(pytest.mark.needs("sweep")(isolated(test)))
 
 SWEEP = f"{sys.executable} -c 'import sys; from dqn_core.experiments.sweep import main; sys.exit(main(sys.argv[1:]))'"
 

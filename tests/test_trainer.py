@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from conftest import TEST_DEVICE
-from dqn_core.training import events as ev
-from dqn_core.training.control import EPISODE, Control
 from dqn_core.envs.families import family_of
 from dqn_core.presets import list_presets, load_preset
+from dqn_core.training import events as ev
+from dqn_core.training.control import EPISODE, Control
 from dqn_core.training.trainer import Trainer
 from dqn_core.training.watch import watch
 
@@ -220,6 +220,7 @@ def test_watch_plays_greedy_without_training(state_config):
     assert all(e.greedy for e in ends) and ends[0].duration == len([f for f in of(seen, ev.Frame) if f.episode == 0])
 
 
+@pytest.mark.slow
 def test_short_learning_run_balances_the_pole():
     """State CartPole with the RL Zoo settings, fixed seed: far past random play (≈22) within seconds.
 
@@ -249,6 +250,7 @@ def _preset(name: str):
     return pytest.param(name, marks=[pytest.mark.needs(family.name)] if family.extra else [])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [_preset(name) for name in list_presets()])
 def test_every_shipped_preset_trains(name):
     """Each preset in resources/presets builds its env and network and runs updates and an evaluation."""

@@ -9,12 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from dqn_core.training.saving import save_agent
+from conftest import EVAL, TRAIN
 from dqn_core.presets import load_preset
+from dqn_core.training.saving import save_agent
 from dqn_core.training.trainer import Trainer
-
-EVAL = [sys.executable, "-c", "import sys; from dqn_core.cli.main import eval_main; sys.exit(eval_main(sys.argv[1:]))"]
-TRAIN = [sys.executable, "-c", "import sys; from dqn_core.cli.main import train_main; sys.exit(train_main(sys.argv[1:]))"]
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +25,7 @@ def agent(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", ["gif", pytest.param("mp4", marks=pytest.mark.needs("video"))])
 def test_dqn_eval_records_every_episode_frame_by_frame(agent, tmp_path, suffix):
     out, summary = tmp_path / f"play.{suffix}", tmp_path / "s.json"
@@ -70,6 +69,7 @@ def test_without_pyav_an_mp4_names_the_extra(agent, tmp_path):
     assert "MP4 needs the optional 'video' extra (PyAV): pip install 'dqn-studio[video]'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_record_video_from_the_file_menu_and_cancel_keeps_the_old_file(make_window, qtbot, agent, tmp_path,
                                                                        monkeypatch, isolated_settings):
     from PySide6.QtWidgets import QFileDialog, QInputDialog
@@ -94,7 +94,7 @@ def test_record_video_from_the_file_menu_and_cancel_keeps_the_old_file(make_wind
     def cancelled(path, frames, fps=30.0, progress=None):
         return real(path, frames, fps, lambda n: n < 5)      # as if Cancel were pressed at the fifth frame
 
-    monkeypatch.setattr("app.recording.write_video", cancelled)
+    monkeypatch.setattr("app.video_export.write_video", cancelled)
     w.actions_by_name["record"].trigger()
     assert out.read_bytes() == before and "cancelled" in w.statusBar().currentMessage()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
@@ -118,6 +118,7 @@ def test_minatar_frames_are_the_game_grid_stored_once_as_bytes():
     assert trainer.agent.optimizer.defaults["centered"] and trainer.agent.optimizer.defaults["alpha"] == 0.95
 
 
+@pytest.mark.slow
 @pytest.mark.needs("minatar")
 def test_a_short_minatar_run_through_the_cli_and_back(tmp_path):
     agent, summary = tmp_path / "m.dqn", tmp_path / "s.json"

@@ -9,8 +9,8 @@ import time
 import numpy as np
 
 from dqn_core.cli.parser import write_json
+from dqn_core.training.evaluation import PLAY_SEED_OFFSET, default_fps, greedy_frames
 from dqn_core.training.loading import load_agent
-from dqn_core.training.evaluation import default_fps, greedy_frames
 from dqn_core.video import write_video
 
 
@@ -18,7 +18,7 @@ def play(args: argparse.Namespace) -> int:
     trainer = load_agent(args.file, device=args.device)
     if args.epsilon is not None:
         trainer.config = trainer.config.replace(eval_epsilon=args.epsilon)     # checked: a number in [0, 1]
-    base = trainer.config.seed + 5_000_000 if args.seed is None else args.seed
+    base = trainer.config.seed + PLAY_SEED_OFFSET if args.seed is None else args.seed
     started = time.perf_counter()
     returns = trainer.greedy_returns([base + i for i in range(args.episodes)])
     seconds = time.perf_counter() - started

@@ -11,11 +11,12 @@ import sys
 from typing import Sequence
 
 from dqn_core.agentfile.read import precheck
+from dqn_core.cli.parser import EXIT_FAILED, Parser, fail
 from dqn_core.config import PARAM_SPECS, ConfigError
 from dqn_core.fileio import check_distinct, check_output_path
-from dqn_core.cli.parser import EXIT_FAILED, Parser, fail
 from dqn_core.presets import list_presets, preset_description
 from dqn_core.video import check_video_path
+
 
 # ---- dqn-train -----------------------------------------------------------------------------------------------------
 def train_parser() -> argparse.ArgumentParser:
@@ -63,7 +64,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         _check_arguments(args)
         if args.resume:
             precheck(args.resume)          # a damaged or hostile file is refused before torch is even loaded
-        from dqn_core.cli import train     # the engine, once the arguments passed their checks
+        from dqn_core.cli import train  # the engine, once the arguments passed their checks
 
         return train.train(args)
     except KeyboardInterrupt:           # before training started: nothing to save
@@ -121,7 +122,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_eval_arguments(args)
         precheck(args.file)                # a damaged or hostile file is refused before torch is even loaded
-        from dqn_core.cli import eval      # the engine, once the arguments passed their checks
+        from dqn_core.cli import eval  # the engine, once the arguments passed their checks
 
         return eval.play(args)
     except KeyboardInterrupt:

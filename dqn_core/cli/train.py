@@ -55,7 +55,7 @@ def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupt
     episodes = args.episodes if (args.episodes or args.steps) else 500
     progress = Progress(args.steps, episodes if not args.steps else None, enabled=not args.quiet)
     print(f"dqn-train: {trainer.config.env_id} from {trainer.config.obs} on {trainer.device_name}", file=sys.stderr)
-    recorder = _start_recording(args, trainer)
+    recorder = _open_run_folder(args, trainer)
     if args.save is None:
         where = (f"in the run folder, {recorder.sink.folder(recorder.run_id) / 'agent.dqn'}" if recorder
                  else "nowhere: the trained agent is not kept")
@@ -95,7 +95,7 @@ def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupt
                           "interrupted" if interrupts.interrupted else getattr(outcome, "reason", "stopped"))
     failures = _write_outputs(args, trainer, summary)
     if recorder is not None:
-        _finish_recording(args, trainer, recorder, outcome, interrupts)
+        _close_run_folder(args, trainer, recorder, outcome, interrupts)
     print(json.dumps({k: summary[k] for k in ("steps", "episodes", "wall_seconds", "steps_per_second",
                                               "mean100_duration", "eval_mean_return", "best_eval_score",
                                               "best_eval_step", "solved_at_step")}))
@@ -113,7 +113,7 @@ def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupt
     return 0
 
 
-def _start_recording(args: argparse.Namespace, trainer):
+def _open_run_folder(args: argparse.Namespace, trainer):
     """A RunRecorder for this run in the runs folder, or None (--no-record, or the folder cannot be written)."""
     if args.no_record:
         return None
@@ -133,7 +133,7 @@ def _start_recording(args: argparse.Namespace, trainer):
     return recorder
 
 
-def _finish_recording(args: argparse.Namespace, trainer, recorder, outcome: Any, interrupts: Interrupts) -> None:
+def _close_run_folder(args: argparse.Namespace, trainer, recorder, outcome: Any, interrupts: Interrupts) -> None:
     """The run folder gets the agents that were not saved elsewhere, their paths, and the run's status."""
     reason = f"interrupted by {signal.Signals(interrupts.first).name}" if interrupts.interrupted else None
     kept = {"final": args.save, "best": args.save_best}

@@ -5,27 +5,17 @@ short input_frames of frames the network sees (a stack, or the pair whose differ
 """
 from __future__ import annotations
 
-import os
 import warnings
 from collections import deque
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
-from dqn_core.config import TrainConfig
+from dqn_core.config import TrainConfig, did_you_mean
 from dqn_core.envs.families import family_of
 from dqn_core.envs.family import EnvError  # noqa: F401  (where the env's users find it)
 from dqn_core.envs.observations import CartPoleRenderer, CropWindow, cart_window, grid_to_rgb, image_frame, shrink
-
-# pygame (gymnasium's renderer) needs no window or sound device for rgb_array rendering.
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-# SDL would otherwise take over SIGINT and SIGTERM when pygame starts (turning them into a quit event nobody reads),
-# and a plain `kill` would no longer stop a run.
-os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
-
-import gymnasium as gym  # noqa: E402  (after the SDL settings)
 
 
 def input_frames(config: TrainConfig) -> int:
@@ -54,8 +44,6 @@ def _make_gym(config: TrainConfig, render: bool) -> gym.Env:
     except gym.error.DependencyNotInstalled as exc:
         raise EnvError(f"env_id = {config.env_id!r} needs a package that is not installed: {exc}") from None
     except gym.error.Error as exc:
-        from dqn_core.config import did_you_mean
-
         hint = did_you_mean(config.env_id, gym.registry.keys())
         raise EnvError(f"env_id = {config.env_id!r} is not a known gymnasium environment{hint} ({exc})") from None
     except Exception as exc:  # a third-party env's constructor may raise anything

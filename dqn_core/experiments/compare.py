@@ -15,6 +15,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from dqn_core.experiments.runs import Run
+from dqn_core.training.metrics import headline, running_mean
 
 BANDS = ("std", "stderr", "min-max")
 
@@ -109,8 +110,6 @@ def series(run: Run, key: str, x_unit: str = "step") -> tuple[np.ndarray, np.nda
     """One curve of a run: `key` is duration (the 100-episode mean of the episode's length, or of its return where
     steps do not all pay 1: the window's headline), eval, loss, q or epsilon; x in env steps (agent steps),
     episodes or training seconds."""
-    from dqn_core.training.metrics import headline, running_mean
-
     e = run.episodes
     if key == "duration":
         durations, returns = e.get("duration", np.zeros(0)), e.get("return", np.zeros(0))

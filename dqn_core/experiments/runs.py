@@ -20,6 +20,7 @@ import math
 import os
 import platform
 import re
+import shutil
 import socket
 import time
 from dataclasses import dataclass, field
@@ -29,9 +30,10 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 import numpy as np
 
 from dqn_core import __version__
-from dqn_core.training import events as ev
 from dqn_core.config import NOT_LEARNING, PARAM_SPECS, TrainConfig
 from dqn_core.fileio import atomic_write_bytes
+from dqn_core.presets import load_preset
+from dqn_core.training import events as ev
 
 RUN_FORMAT = "dqn-studio-run"
 RUN_VERSION = 1
@@ -105,8 +107,6 @@ def preset_differences(config: TrainConfig, preset: str | None) -> dict[str, lis
     """Settings whose values differ from the preset's: name -> [preset's, run's]."""
     if not preset:
         return {}
-    from dqn_core.presets import load_preset
-
     try:
         base = load_preset(preset)
     except ValueError:
@@ -475,8 +475,6 @@ def rename_run(folder: str | Path, name: str) -> None:
 
 def delete_run(folder: str | Path) -> None:
     """Remove a run folder (only one that holds a run.json: never an arbitrary folder)."""
-    import shutil
-
     folder = Path(folder)
     if not (folder / RUN_JSON).exists():
         raise ValueError(f"{folder} is not a run folder")

@@ -15,6 +15,7 @@ import argparse
 import itertools
 import json
 import math
+import re
 import sys
 import time
 import tomllib
@@ -23,9 +24,13 @@ from typing import Any, NoReturn, Sequence
 
 import numpy as np
 
-from dqn_core.config import PARAM_SPECS, ConfigError, parse_values
+from dqn_core.config import PARAM_SPECS, ConfigError, load_config_file, parse_values
+from dqn_core.experiments.compare import group_runs, group_table
+from dqn_core.experiments.runs import read_run
 from dqn_core.extras import EXTRAS
-from dqn_core.fileio import atomic_write_bytes
+from dqn_core.fileio import atomic_write_bytes, check_output_path
+from dqn_core.paths import runs_dir as default_runs_dir
+from dqn_core.presets import load_preset
 
 EXIT_BAD_INPUT = 2
 SAMPLERS = ("uniform", "loguniform", "choice", "randint")
@@ -110,8 +115,6 @@ def _draw(kind: str, args: list[Any], rng: np.random.Generator) -> Any:
 
 def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     """The whole sweep as plain data: base config, budget, and the trial list."""
-    from dqn_core.presets import load_preset
-
     file: dict[str, Any] = {}
     if args.file:
         try:
@@ -122,8 +125,6 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     base = load_preset(preset)
     config_file = args.config or file.get("config")
     if config_file:
-        from dqn_core.config import load_config_file
-
         base = load_config_file(config_file, base=base)
     overrides = dict(file.get("set", {}))
     for item in args.set:
@@ -178,8 +179,6 @@ def _short(value: Any) -> str:
 
 
 def _slug(text: str) -> str:
-    import re
-
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:120]
 
 
@@ -190,9 +189,6 @@ def sweep_file(runs_dir: Path, name: str) -> Path:
 # ---- results -------------------------------------------------------------------------------------------------------
 def summarize(spec: dict[str, Any], runs_dir: Path, wall_seconds: float) -> dict[str, Any]:
     """The summary JSON, read back from the run folders (so a resumed sweep reports every trial)."""
-    from dqn_core.experiments.compare import group_runs, group_table
-    from dqn_core.experiments.runs import read_run
-
     trials, runs = [], []
     for trial in spec["trials"]:
         run = read_run(runs_dir / trial["run_id"])
@@ -244,9 +240,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from dqn_core.fileio import check_output_path
-    from dqn_core.paths import runs_dir as default_runs_dir
-
     check_output_path(args.summary_json, "--summary-json")
     runs_dir = Path(args.runs_dir).expanduser() if args.runs_dir else default_runs_dir()
     # The user's own input is checked before the extra is asked for: a typo is heard first, and a missing Ray does

@@ -12,6 +12,7 @@ and the same arithmetic serves one env (N = 1) and many.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -65,7 +66,6 @@ def available_memory(device: torch.device) -> int | None:
     except OSError:
         pass
     try:
-        import os
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None

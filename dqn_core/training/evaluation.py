@@ -28,6 +28,7 @@ EVAL_SEED_OFFSET = 1_000_003      # evaluations start here (Watch at twice this)
 EVAL_SEED_STRIDE = 7919           # between one evaluation's block and the next
 CONFIRM_SEED_SHIFT = 1000         # confirmation episodes, after an evaluation's own (both at most 1000 episodes)
 ENV_SEED_STRIDE = 104_729         # between the envs of one run (num_envs > 1)
+PLAY_SEED_OFFSET = 5_000_000      # dqn-eval's episodes, unless it is given --seed
 
 
 def env_seed(seed: int, i: int) -> int:

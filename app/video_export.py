@@ -14,7 +14,7 @@ from dqn_core.video import RecordingCancelled, VideoError, check_video_path, wri
 from .background import run_with_progress
 
 
-class RecordingActions:
+class VideoExportActions:
     """Record Video… for MainWindow."""
 
     def record_video(self) -> bool:
