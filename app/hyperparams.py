@@ -10,7 +10,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QLineEdit, QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from dqn_core.config import GROUPS, PARAM_SPECS, ConfigError, ParamSpec, TrainConfig
-from dqn_core.envs.families import FAMILIES
+from dqn_core.envs.families import FAMILIES, family_of
+from dqn_core.presets import solve_time_where
 
 SLIDER_STEPS = 1000
 LOG_WINDOW = 10.0          # a logarithmic slider spans value / 10 … value × 10: ~2.3 % per pixel at 200 px
@@ -250,7 +251,7 @@ class HyperparamPanel(QWidget):
         for name, info in presets.items():
             text = f"{name} — {info['solve_time']}" if info.get("solve_time") else name
             self.preset_box.addItem(text, name)
-            tip = info.get("description", "") + (f"<br><i>Typically {info['solve_time']} on 2 CPU cores.</i>"
+            tip = info.get("description", "") + (f"<br><i>Typically {solve_time_where(info)}.</i>"
                                                    if info.get("solve_time") else "")
             self.preset_box.setItemData(self.preset_box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         if current is not None:
@@ -291,13 +292,8 @@ class HyperparamPanel(QWidget):
             control = QComboBox()
             control.setEditable(True)
             control.addItems(list(spec.suggestions))
-            if name == "env_id":                     # the game families that are installed, by id
-                for family in FAMILIES:
-                    games = family.games()
-                    if games:
-                        control.insertSeparator(control.count())
-                        control.addItems(games)
-                control.setMaxVisibleItems(20)
+            if name == "env_id":
+                _list_env_families(control)
             control.lineEdit().editingFinished.connect(lambda n=name, c=control: self._emit(n, c.currentText()))
             control.activated.connect(lambda _, n=name, c=control: self._emit(n, c.currentText()))
         return control
@@ -380,3 +376,25 @@ class HyperparamPanel(QWidget):
             return
         self.message.setText(str(error))
         self.message.show()
+
+
+def _list_env_families(box: QComboBox) -> None:
+    """The env picker offers what works and says what else exists: each family's installed games; a family (or an
+    env) whose extra is missing stays listed, greyed, with the line that installs it."""
+    model = box.model()
+    for i in range(box.count()):
+        extra = family_of(box.itemText(i)).extra_for(box.itemText(i))
+        if extra is not None and not extra.installed:
+            box.setItemText(i, f"{box.itemText(i)} — needs {extra.install}")
+            model.item(i).setEnabled(False)
+    for family in FAMILIES:
+        if family.extra is None:
+            continue
+        box.insertSeparator(box.count())
+        games = family.games()
+        if games:
+            box.addItems(games)
+        else:
+            box.addItem(f"{family.title} games — need {family.extra.install}")
+            model.item(box.count() - 1).setEnabled(False)
+    box.setMaxVisibleItems(20)

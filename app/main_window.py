@@ -1,21 +1,22 @@
 """The DQN Studio main window: docks, menus, toolbar, status bar, and the agent's lifecycle (new, open, save, train)."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QStyle, QToolBar
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QStyle, QToolBar
 
 from dqn_core.config import ConfigError, TrainConfig
+from dqn_core.extras import EXTRAS
 from dqn_core.paths import runs_dir as default_runs_dir
 from dqn_core.presets import list_presets, load_preset, preset_info
 from dqn_core.training.control import EPISODE
 from dqn_core.training.metrics import Metrics
 
+from . import help_menu
 from .env_view import EnvView
 from .hyperparams import HyperparamPanel
 from .plots import PlotsPanel
@@ -47,6 +48,7 @@ class MainWindow(AgentFileActions, TrainingActions, VideoExportActions, QMainWin
         self.paused = False
         self.path: str | None = None
         self.dirty = False
+        self.run_ended: str | None = None      # how the current run's last session ended: solved, budget, stopped
         self.run_metrics = Metrics()
         self.device_text = ""
         self.preset_name = FIRST_PRESET          # the preset the settings came from ("" when they did not)
@@ -165,6 +167,15 @@ class MainWindow(AgentFileActions, TrainingActions, VideoExportActions, QMainWin
         a["sweep"] = self._action("S&weep…", self.sweep_dialog, tip="Train the current settings with other values "
                                   "of one or two settings on several seeds (Ray Tune), compared in the Runs panel")
         a["about"] = self._action("&About DQN Studio", self.show_about)
+        a["docs"] = self._action("&Documentation", lambda: help_menu.open_documentation(self), "F1",
+                                 tip="The README: the window, the command line, presets and results")
+        a["extras"] = self._action("Optional &Extras…", lambda: help_menu.show_extras(self),
+                                   tip="Which optional extras are installed, and how to install the others")
+        a["runs_folder"] = self._action("Open &Runs Folder", lambda: help_menu.open_folder(
+            self, self.runs_panel.runs_dir, "runs folder"))
+        a["recovery_folder"] = self._action("Open Re&covery Folder", lambda: help_menu.open_folder(
+            self, help_menu.recovery_folder(), "recovery folder"),
+            tip="Where an agent is saved when its own file could not be written or a signal ended the app")
         self.edits = EditHistory(self)
         a["undo"], a["redo"] = self.edits.undo_action, self.edits.redo_action
         toolbar = QToolBar("Training")
@@ -211,8 +222,9 @@ class MainWindow(AgentFileActions, TrainingActions, VideoExportActions, QMainWin
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
         view.addAction(self.toolbar.toggleViewAction())
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(a["about"])
+        menu = bar.addMenu("&Help")
+        for key in ("docs", "extras", None, "runs_folder", "recovery_folder", None, "about"):
+            menu.addSeparator() if key is None else menu.addAction(a[key])
 
     # ---- settings ----------------------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -301,9 +313,9 @@ class MainWindow(AgentFileActions, TrainingActions, VideoExportActions, QMainWin
             self._error("A sweep is running", f"Sweep {self.sweep_monitor.name} is still running; cancel it or wait "
                         "for it to finish before starting another.")
             return
-        if importlib.util.find_spec("ray") is None:       # said here; the sweep runs in its own process
-            self._error("Sweeps need Ray Tune", "Sweeps need the optional 'sweep' extra, which is not installed:\n"
-                        "pip install 'dqn-studio[sweep]'")
+        if not EXTRAS["sweep"].installed:                # said here; the sweep runs in its own process
+            QMessageBox.information(self, "Sweeps need Ray Tune", "Sweeps need the optional 'sweep' extra, which is "
+                                    f"not installed:\n{EXTRAS['sweep'].install}")
             return
         dialog = SweepDialog(self.config, self.preset_name, self)
         if dialog.exec() != SweepDialog.DialogCode.Accepted:

@@ -309,7 +309,7 @@ class RunsPanel(QWidget):
                     if len(b.x):
                         curves[key] = (b.x, b.mean)
                         bands[key] = (b.x, b.low, b.high)
-                label = f"{group.label()} ({len(group.runs)} seed{'s' if len(group.runs) != 1 else ''})"
+                label = f"{group.label()} ({group.count_text()})"
                 out.append(Overlay(label, self._colour(group.key), curves, bands))
             return out
         out = []

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from dqn_core.training.evaluation import default_fps, greedy_frames
+from dqn_core.extras import EXTRAS
+from dqn_core.training.evaluation import RECORD_SEED_OFFSET, default_fps, greedy_frames
 from dqn_core.video import RecordingCancelled, VideoError, check_video_path, write_video
 
 from .background import run_with_progress
@@ -25,9 +26,14 @@ class VideoExportActions:
         episodes, ok = QInputDialog.getInt(self, "Record Video", "Greedy episodes to record:", 1, 1, 100)
         if not ok:
             return False
-        start = str(Path(self._last_dir()) / f"{self.config.env_id.replace('/', '-')}-{self.trainer.step}.mp4")
-        path, chosen = QFileDialog.getSaveFileName(self, "Record Video", start,
-                                                   "MP4 video (*.mp4);;Animated GIF (*.gif)")
+        # The format that is installed comes first: MP4 needs the video extra (PyAV), a GIF needs nothing more.
+        mp4 = EXTRAS["video"].installed
+        stem = Path(self._last_dir()) / f"{self.config.env_id.replace('/', '-')}-{self.trainer.step}"
+        filters = ["MP4 video (*.mp4)", "Animated GIF (*.gif)"]
+        if not mp4:
+            filters = [filters[1], f"MP4 video, needs {EXTRAS['video'].install} (*.mp4)"]
+        path, chosen = QFileDialog.getSaveFileName(self, "Record Video", f"{stem}.{'mp4' if mp4 else 'gif'}",
+                                                   ";;".join(filters))
         if not path:
             return False
         if Path(path).suffix.lower() not in (".mp4", ".gif"):
@@ -37,7 +43,7 @@ class VideoExportActions:
         except VideoError as exc:
             self._error("Cannot record video", str(exc))
             return False
-        trainer, seed = self.trainer, self.config.seed + 3_000_000
+        trainer, seed = self.trainer, self.config.seed + RECORD_SEED_OFFSET
         try:
             frames = run_with_progress(
                 self, "Record Video", f"Recording {episodes} greedy episode{'s' if episodes != 1 else ''}…",

@@ -109,6 +109,7 @@ class AgentFileActions:
         self.saved_step = 0
         self.path = None
         self.dirty = False
+        self.run_ended = None
         self.run_metrics = Metrics()
         self.plots.set_metrics(self.run_metrics)
         self.reset_milestones()
@@ -140,6 +141,7 @@ class AgentFileActions:
         self.config = trainer.config
         self.path = path
         self.dirty = False
+        self.run_ended = None
         self.saved_step = trainer.step
         self.panel.set_config(self.config)
         self.preset_name, self.source_note = "", f"from agent {Path(path).name}"   # its own settings
@@ -332,6 +334,10 @@ class AgentFileActions:
                 print(f"dqn-studio: {name}: the unsaved agent was saved to {path}", file=sys.stderr, flush=True)
             else:
                 print(f"dqn-studio: {name}: the unsaved agent could not be saved ({why})", file=sys.stderr, flush=True)
+        elif self.trainer is not None and self.recorder is not None and self.recorder.trainer is self.trainer:
+            folder = self.recorder.sink.folder(self.recorder.run_id)
+            print(f"dqn-studio: {name}: the agent is kept in its run folder {folder}; quitting", file=sys.stderr,
+                  flush=True)
         else:
             print(f"dqn-studio: {name}: nothing unsaved; quitting", file=sys.stderr, flush=True)
         self._save_settings()

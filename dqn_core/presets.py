@@ -32,9 +32,15 @@ def preset_info(path: Path) -> dict[str, str]:
     return {"description": str(data.get("description", "")), "solve_time": str(data.get("solve_time", ""))}
 
 
+def solve_time_where(info: dict[str, str]) -> str:
+    """The preset's typical time with the machine it was measured on, unless its own words name it."""
+    text = info.get("solve_time", "")
+    return text if not text or "CPU" in text or "GPU" in text else f"{text} on 2 CPU cores"
+
+
 def preset_description(path: Path) -> str:
     info = preset_info(path)
-    return info["description"] + (f" ({info['solve_time']} on 2 CPU cores)" if info["solve_time"] else "")
+    return info["description"] + (f" ({solve_time_where(info)})" if info["solve_time"] else "")
 
 
 def load_preset(name: str, extra: list[Path] | None = None) -> TrainConfig:

@@ -112,11 +112,11 @@ def test_evaluation_plays_at_the_settings_epsilon_and_reports_the_game_score():
     trainer = Trainer(atari("SpaceInvaders", eval_epsilon=0.05))
     returns = trainer.greedy_returns([11, 12])
     assert returns == trainer.greedy_returns([11, 12])          # each episode's exploration comes from its seed
-    steps = [total for total, *_ in trainer.greedy_steps(11)]
+    steps = [total for total, *_ in trainer.evaluator.steps(11)]
     assert steps[-1] == returns[0] and returns[0] % 5 == 0
     greedy = Trainer(atari("SpaceInvaders", eval_epsilon=0.0))
     greedy.agent.q_net.load_state_dict(trainer.agent.q_net.state_dict())
-    assert [a for *_, a in greedy.greedy_steps(11)] != [a for *_, a in trainer.greedy_steps(11)]
+    assert [a for *_, a in greedy.evaluator.steps(11)] != [a for *_, a in trainer.evaluator.steps(11)]
 
 
 def test_the_presets_are_the_papers_networks_and_fit_in_memory():

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from conftest import TRAIN
 from dqn_core.cli.main import eval_main, train_main
 
 
@@ -95,3 +96,19 @@ def test_engine_never_imports_qt():
     code = ("import sys, dqn_core.training.trainer, dqn_core.training.loading, dqn_core.cli.main, dqn_core.experiments.runs; "
             "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("option", ["--list-settings", "--list-presets"])
+def test_a_listing_piped_into_a_reader_that_stops_early_ends_quietly(option):
+    """`dqn-train --list-settings | head`: head closes the pipe; dqn-train ends with 0 and says nothing."""
+    proc = subprocess.Popen([*TRAIN, option], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                                   # the reader is gone before the first line
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and err == b""
+
+
+def test_the_preset_list_names_where_each_time_was_measured():
+    proc = subprocess.run([*TRAIN, "--list-presets"], capture_output=True, text=True, timeout=60)
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines()}
+    assert lines["mnih2013"].endswith("(days on 2 CPU cores; hours on a GPU)")
+    assert lines["zoo-state"].endswith("(solves in ~20 s on 2 CPU cores)")

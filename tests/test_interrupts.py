@@ -207,7 +207,7 @@ WINDOW_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_sigterm_to_the_window_saves_unsaved_training_to_a_recovery_file(tmp_path):
+def test_sigterm_to_the_window_keeps_the_training_in_its_run_folder(tmp_path):
     env = dict(os.environ, DQN_STUDIO_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen",
                XDG_CONFIG_HOME=str(tmp_path / "config"), PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-c", WINDOW_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -216,6 +216,6 @@ def test_sigterm_to_the_window_saves_unsaved_training_to_a_recovery_file(tmp_pat
     proc.send_signal(signal.SIGTERM)
     rc, err = finish(proc, timeout=60)
     assert rc == 143, err
-    recovered = next((tmp_path / "home" / "recovery").glob("*.dqn"))
-    assert f"the unsaved agent was saved to {recovered}" in err
-    assert load_agent(recovered).step > 200
+    kept = next((tmp_path / "home" / "runs").glob("*/agent.dqn"))        # the run folder is the save
+    assert f"the agent is kept in its run folder {kept.parent}" in err
+    assert load_agent(kept).step > 200 and not (tmp_path / "home" / "recovery").exists()

@@ -2,6 +2,7 @@
 solved as an event, undo, fine sliders, labels that never overlap, and a status bar that tells the truth."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -278,3 +279,88 @@ def test_a_new_agent_dialog_names_settings_by_their_labels(make_window, qtbot, d
     dialogs["answer"] = QMessageBox.StandardButton.Cancel
     w.start_training()
     assert "These settings only apply to a new agent: Frame combination." in dialogs["question"][-1][1]
+
+
+LOOP_ON_X = textwrap.dedent("""
+    import json, sys, time
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QMessageBox
+    import app.__main__ as entry
+
+    log = {"asked": []}
+    state = {"phase": "start", "since": time.monotonic()}
+
+    def window():
+        return next((w for w in app.topLevelWidgets() if w.windowTitle().startswith("DQN")), None)
+
+    def press(w, key, modifier=Qt.KeyboardModifier.NoModifier):
+        # After this tick returns: a key may open a modal dialog, whose event loop this timer must go on serving.
+        QTimer.singleShot(0, lambda: QTest.keyClick(w, key, modifier))
+
+    def answer_dialogs():
+        box = app.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            log["asked"].append(box.text())
+            target = next((b for b in box.buttons() if b.text() == "Start a New Run"), None)
+            (target or box.buttons()[0]).click()
+
+    def tick():
+        answer_dialogs()
+        w = window()
+        if w is None or not w.windowHandle().isExposed():
+            return
+        if not w.isActiveWindow() and app.activeModalWidget() is None:   # a bare X server has no window manager
+            w.activateWindow()                                            # to give it the focus
+            return
+        phase = state["phase"]
+        if phase == "start":
+            press(w, Qt.Key.Key_F5)                               # the first start
+            state.update(phase="solving")
+        elif phase == "solving" and w.run_ended == "solved" and w.session is None:
+            log["first"] = {"run": w.recorder.run_id, "step": w.trainer.step}
+            press(w, Qt.Key.Key_F5)                               # F5 again: the dialog says what it will do
+            state.update(phase="again", since=time.monotonic())
+        elif phase == "again" and w.trainer is not None and w.recorder is not None \\
+                and w.recorder.run_id != log["first"]["run"] and w.trainer.step >= 1000:
+            log["again_seconds"] = time.monotonic() - state["since"]
+            press(w, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)             # Stop
+            state.update(phase="stopping")
+        elif phase == "stopping" and w.session is None:
+            log["second"] = {"run": w.recorder.run_id, "step": w.trainer.step, "dirty": w.dirty,
+                             "folder": str(w.recorder.sink.folder(w.recorder.run_id))}
+            press(w, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)             # Ctrl+Q
+            state["phase"] = "quitting"
+        if time.monotonic() - state["since"] > 90:
+            log["timeout"] = phase
+            log["state"] = {"step": w.trainer.step if w.trainer else None, "ended": w.run_ended,
+                            "session": w.session is not None, "active": w.isActiveWindow(), "mode": w.mode}
+            app.exit(3)
+
+    app = QApplication(sys.argv)
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(50)
+    code = entry.main(["dqn-studio"])
+    print(json.dumps(log), flush=True)
+    sys.exit(code)
+""")
+
+
+@pytest.mark.slow
+def test_the_whole_loop_on_a_real_x_server_start_solved_start_again_stop_quit(x_server, tmp_path):
+    env = dict(os.environ, DISPLAY=x_server, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(tmp_path / "config"),
+               DQN_STUDIO_HOME=str(tmp_path / "home"))
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.run([sys.executable, "-c", LOOP_ON_X], capture_output=True, text=True, timeout=240, env=env,
+                          cwd=str(ROOT))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "timeout" not in log, log
+    assert len(log["asked"]) == 1 and "Continue this run" in log["asked"][0]      # only after the solve; not on quit
+    assert log["again_seconds"] < 20                                              # ≥ 1,000 steps of a new run in 20 s
+    second = log["second"]
+    assert second["run"] != log["first"]["run"] and not second["dirty"]
+    from dqn_core.training.loading import load_agent
+
+    assert load_agent(Path(second["folder"]) / "agent.dqn").step == second["step"]  # every step is in the run folder

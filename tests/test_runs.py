@@ -114,12 +114,12 @@ def test_band_std_stderr_minmax_by_hand():
     assert list(count) == [3, 3, 1] and list(mean) == [3.0, 6.0, 4.0]
     # population std of (1, 3, 5) = √(8/3); of (2, 6, 10) = √(32/3)
     assert low[0] == pytest.approx(3 - np.sqrt(8 / 3)) and high[1] == pytest.approx(6 + np.sqrt(32 / 3))
-    assert low[2] == high[2] == 4.0
+    assert np.isnan(low[2]) and np.isnan(high[2])            # one run there: a mean, but no band to draw
     mean, low, high, _ = band(curves, "stderr")
     # sample std of (1, 3, 5) = 2; stderr = 2/√3
-    assert high[0] == pytest.approx(3 + 2 / np.sqrt(3)) and low[2] == high[2] == 4.0
+    assert high[0] == pytest.approx(3 + 2 / np.sqrt(3)) and np.isnan(low[2])
     _, low, high, _ = band(curves, "min-max")
-    assert list(low) == [1.0, 2.0, 4.0] and list(high) == [5.0, 10.0, 4.0]
+    assert list(low[:2]) == [1.0, 2.0] and list(high[:2]) == [5.0, 10.0] and np.isnan(high[2])
 
 
 def _fake_run(tmp_path: Path, name: str, lr: float, seed: int, evals: list[tuple[int, float]], solved=None) -> Run:
@@ -179,6 +179,20 @@ def test_the_progress_line_gives_an_eta(capsys, monkeypatch):
     progress.started -= 30.0                                # 30 s in
     trainer = type("T", (), {"episode": 12, "step": 250, "wall_seconds": 30.0,
                              "metrics": type("M", (), {"mean100": lambda self, c: 20.0})()})()
-    progress.update(trainer, run_steps=250, run_episodes=12, rate=8.3, force=True)
+    progress.update(trainer, run_steps=250, run_episodes=12, start_wall=5.0, force=True)
     line = capsys.readouterr().err
     assert "25.0%" in line and "ETA 01:30" in line            # a quarter done in 30 s: 90 s to go
+    assert "| 10 steps/s avg |" in line                       # 250 steps in this run's 25 s of training
+
+
+def test_a_group_of_runs_of_different_lengths_says_how_many_runs_and_seeds_each_point_averages(tmp_path):
+    """A long window run grouped with two short sweep trials (seeds 0, 0 and 1): '3 runs, 2 seeds', and past the short
+    runs' end the mean is the one long run, with no band."""
+    long = _fake_run(tmp_path, "window", 5e-4, 0, [(1000, 10.0), (2000, 20.0), (3000, 30.0), (35000, 350.0)])
+    short = [_fake_run(tmp_path, f"trial{s}", 5e-4, s, [(1000, 12.0), (2000, 22.0), (3000, 32.0)]) for s in (0, 1)]
+    (group,) = group_runs([long, *short])
+    assert group.count_text() == "3 runs, 2 seeds"
+    drawn = group_band(group, "eval", grid=np.array([2000.0, 20000.0]))
+    assert list(drawn.count) == [3, 1]
+    assert np.isfinite(drawn.low[0]) and np.isnan(drawn.low[1]) and np.isnan(drawn.high[1])
+    assert drawn.mean[1] == pytest.approx(np.interp(20000, [3000, 35000], [30.0, 350.0]))

@@ -75,7 +75,7 @@ def test_checked_runs_are_drawn_on_every_plot_and_grouped_with_a_band(window):
     assert "lr 0.001 seed 1" in legend
     assert panel.table.item(rows(panel)["lr 0.001 seed 0"], 0).data(Qt.ItemDataRole.DecorationRole) is not None
     panel.group_box.setChecked(True)
-    assert window.plots.overlay_labels == ["lr=0.001 (2 seeds)", "lr=0.0003 (1 seed)"]
+    assert window.plots.overlay_labels == ["lr=0.001 (2 runs, 2 seeds)", "lr=0.0003 (1 run, 1 seed)"]
     fills = [item for key, item in window.plots._overlay_items if isinstance(item, pg.FillBetweenItem)]
     assert fills, "a group of two seeds draws its band"
     same = {panel.table.item(rows(panel)[n], 0).data(Qt.ItemDataRole.DecorationRole).name()
@@ -85,7 +85,7 @@ def test_checked_runs_are_drawn_on_every_plot_and_grouped_with_a_band(window):
     panel.smooth.setValue(60)
     assert panel.smooth_label.text() == "smoothing 0.60"
     window.plots.set_x_unit("wall")
-    assert window.plots.overlay_labels == ["lr=0.001 (2 seeds)", "lr=0.0003 (1 seed)"]
+    assert window.plots.overlay_labels == ["lr=0.001 (2 runs, 2 seeds)", "lr=0.0003 (1 run, 1 seed)"]
 
 
 def test_rename_delete_and_open_a_runs_agent(window, monkeypatch, dialogs):

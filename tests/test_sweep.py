@@ -159,7 +159,7 @@ def test_training_sweep_runs_from_the_window_and_its_trials_are_grouped_in_the_r
     panel.refresh()
     assert len(panel.runs) == 4 and all(r.status == "finished" for r in panel.runs.values())
     assert panel.checked == set(panel.runs) and panel.group_box.isChecked()
-    assert w.plots.overlay_labels == ["lr=0.001 (2 seeds)", "lr=0.0023 (2 seeds)"]
+    assert w.plots.overlay_labels == ["lr=0.001 (2 runs, 2 seeds)", "lr=0.0023 (2 runs, 2 seeds)"]
     assert "finished" in w.statusBar().currentMessage()
 
 

@@ -274,7 +274,7 @@ def test_action_repeat_counts_decisions_and_env_steps(state_config):
 
 
 def test_batched_evaluation_plays_the_same_episodes(state_config, pixel_config):
-    """greedy_returns (episodes side by side, batched forward passes) = greedy_steps one episode at a time."""
+    """greedy_returns (episodes side by side, batched forward passes) = evaluator.steps, one episode at a time."""
     for cfg in (state_config, pixel_config):
         trainer = Trainer(cfg.replace(eval_every=0))
         collect(trainer.run(max_steps=200))
@@ -282,7 +282,7 @@ def test_batched_evaluation_plays_the_same_episodes(state_config, pixel_config):
         one_by_one = []
         for seed in seeds:
             total = None
-            for total, *_ in trainer.greedy_steps(seed):
+            for total, *_ in trainer.evaluator.steps(seed):
                 pass
             one_by_one.append(total)
         assert trainer.greedy_returns(seeds) == one_by_one

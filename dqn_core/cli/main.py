@@ -7,6 +7,7 @@ non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -67,6 +68,9 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         from dqn_core.cli import train  # the engine, once the arguments passed their checks
 
         return train.train(args)
+    except BrokenPipeError:            # the reader went away (`dqn-train --list-settings | head`): done
+        _silence_stdout()
+        return 0
     except KeyboardInterrupt:           # before training started: nothing to save
         return fail(prog, "interrupted", 130)
     except (ConfigError, ValueError, MemoryError, OSError) as exc:
@@ -125,6 +129,9 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         from dqn_core.cli import eval  # the engine, once the arguments passed their checks
 
         return eval.play(args)
+    except BrokenPipeError:            # the reader went away (`dqn-train --list-settings | head`): done
+        _silence_stdout()
+        return 0
     except KeyboardInterrupt:
         return fail("dqn-eval", "interrupted", 130)
     except (ConfigError, ValueError, MemoryError, OSError) as exc:
@@ -146,6 +153,12 @@ def _check_eval_arguments(args: argparse.Namespace) -> None:
         check_output_path(args.video, "--video")
         check_video_path(args.video)
         check_distinct({"--summary-json": args.summary_json, "--video": args.video})
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not meet the closed pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

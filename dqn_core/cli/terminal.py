@@ -67,7 +67,10 @@ class Progress:
         self.started = time.perf_counter()
         self.eval_text = ""
 
-    def update(self, trainer, run_steps: int, run_episodes: int, rate: float, force: bool = False) -> None:
+    def update(self, trainer, run_steps: int, run_episodes: int, start_wall: float, force: bool = False) -> None:
+        """The line for `run_steps` and `run_episodes` of this run, which began at `trainer.wall_seconds` =
+        `start_wall`. Its steps/s is the run's average over its training time, evaluations included: the same
+        figure as the summary's `steps_per_second` at the end."""
         now = time.perf_counter()
         if not self.enabled or (not force and now - self.last < (0.2 if self.tty else 10.0)):
             return
@@ -78,8 +81,10 @@ class Progress:
             frac = run_episodes / self.total_episodes if self.total_episodes else 0.0
         bar = "█" * int(20 * min(frac, 1.0)) + "░" * (20 - int(20 * min(frac, 1.0)))
         mean = trainer.metrics.mean100("duration")
+        seconds = trainer.wall_seconds - start_wall
+        rate = run_steps / seconds if seconds > 0 else 0.0
         line = (f"{bar} {100 * frac:5.1f}% | episode {trainer.episode:,} | step {trainer.step:,} | "
-                f"mean100 {mean if math.isfinite(mean) else 0:6.1f}{self.eval_text} | {rate:,.0f} steps/s | "
+                f"mean100 {mean if math.isfinite(mean) else 0:6.1f}{self.eval_text} | {rate:,.0f} steps/s avg | "
                 f"{format_clock(trainer.wall_seconds)}{self._eta(frac, now)}")
         if self.tty:
             sys.stderr.write("\r" + line + "\x1b[K")

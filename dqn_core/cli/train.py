@@ -60,7 +60,7 @@ def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupt
         where = (f"in the run folder, {recorder.sink.folder(recorder.run_id) / 'agent.dqn'}" if recorder
                  else "nowhere: the trained agent is not kept")
         print(f"dqn-train: no --save given: the final agent will be kept {where}", file=sys.stderr)
-    start_step, start_episode, start_wall, rate = trainer.step, trainer.episode, trainer.wall_seconds, 0.0
+    start_step, start_episode, start_wall = trainer.step, trainer.episode, trainer.wall_seconds
     started = time.perf_counter()
     outcome: Any = None
 
@@ -74,17 +74,15 @@ def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupt
     try:
         for event in recorded(trainer.run(control, max_steps=args.steps,
                                           max_episodes=None if args.steps else episodes), recorder):
-            if isinstance(event, ev.StepStats):
-                rate = event.steps_per_second
-            elif isinstance(event, ev.EvalResult):
+            if isinstance(event, ev.EvalResult):
                 confirmed = "" if event.confirm_mean is None else f" (confirm {event.confirm_mean:.1f})"
                 progress.eval_text = f" | eval {event.mean_return:6.1f}{confirmed}"
                 keep_best(event)
             elif isinstance(event, (ev.Finished, ev.Failed)):
                 outcome = event
-            progress.update(trainer, trainer.step - start_step, trainer.episode - start_episode, rate)
+            progress.update(trainer, trainer.step - start_step, trainer.episode - start_episode, start_wall)
     finally:
-        progress.update(trainer, trainer.step - start_step, trainer.episode - start_episode, rate, force=True)
+        progress.update(trainer, trainer.step - start_step, trainer.episode - start_episode, start_wall, force=True)
         progress.close()
     run_seconds = time.perf_counter() - started
     if not interrupts.interrupted:

@@ -30,15 +30,22 @@ class Family:
     action_names: Callable[[gym.Env], list[str]] = lambda unwrapped: []
     screen_fps: float | None = None   # the console's own frame rate, where the env's metadata does not say
     own_pixels: bool = False          # its screen is a game's own pixels: drawn unsmoothed, with score and lives
+    needs: Callable[[str], str | None] = lambda env_id: None        # the extra an env id needs beyond the family's
     @property
     def extra(self):
         return EXTRAS.get(self.name)
+
+    def extra_for(self, env_id: str):
+        """The optional extra `env_id` needs (the family's own, or one of its envs'), or None."""
+        return self.extra or EXTRAS.get(self.needs(env_id) or "")
 
     def owns(self, env_id: str) -> bool:
         return env_id.startswith(self.prefix)
 
     def games(self) -> list[str]:
         """Its installed games as env ids (empty when its extra is missing)."""
+        if self.extra is not None and not self.extra.installed:
+            return []
         try:
             self.register()
         except EnvError:

@@ -4,4 +4,11 @@ from __future__ import annotations
 
 from dqn_core.envs.family import Family
 
-FAMILY = Family(name="gymnasium", title="Gymnasium", prefix="", preset="zoo-state")
+BOX2D = ("LunarLander-v3",)      # gymnasium's Box2D envs with discrete actions
+
+
+def needs(env_id: str) -> str | None:
+    return "box2d" if env_id in BOX2D else None
+
+
+FAMILY = Family(name="gymnasium", title="Gymnasium", prefix="", preset="zoo-state", needs=needs)

@@ -98,6 +98,8 @@ def band(curves: np.ndarray, kind: str = "std") -> tuple[np.ndarray, np.ndarray,
         else:
             low = np.where(count > 0, np.nanmin(np.where(np.isfinite(curves), curves, np.inf), axis=0), np.nan)
             high = np.where(count > 0, np.nanmax(np.where(np.isfinite(curves), curves, -np.inf), axis=0), np.nan)
+    # A band says how runs spread: where fewer than two runs have data there is none to show (the mean is one run).
+    low, high = np.where(count >= 2, low, np.nan), np.where(count >= 2, high, np.nan)
     return mean, low, high, count
 
 
@@ -155,6 +157,11 @@ class Group:
     @property
     def seeds(self) -> list[int]:
         return [int(r.info.get("seed", -1)) for r in self.runs]
+
+    def count_text(self) -> str:
+        """'3 runs, 2 seeds': how many runs its mean averages, and how many distinct seeds they have."""
+        runs, seeds = len(self.runs), len(set(self.seeds))
+        return f"{runs} run{'s' if runs != 1 else ''}, {seeds} seed{'s' if seeds != 1 else ''}"
 
     def label(self) -> str:
         if not self.params:

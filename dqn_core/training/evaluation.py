@@ -29,6 +29,7 @@ EVAL_SEED_STRIDE = 7919           # between one evaluation's block and the next
 CONFIRM_SEED_SHIFT = 1000         # confirmation episodes, after an evaluation's own (both at most 1000 episodes)
 ENV_SEED_STRIDE = 104_729         # between the envs of one run (num_envs > 1)
 PLAY_SEED_OFFSET = 5_000_000      # dqn-eval's episodes, unless it is given --seed
+RECORD_SEED_OFFSET = 3_000_000    # the window's Record Video…
 
 
 def env_seed(seed: int, i: int) -> int:

@@ -164,7 +164,10 @@ class Trainer:
                     yield from self._after_episode(control, i)
                 if self.config.eval_unit == "steps":          # also when this step ended an episode
                     yield from self._maybe_evaluate(control, before, self.step)
-                if self.config.stop_when_solved and self.solved_at_step is not None:
+                # An evaluation of this run that counts as solved: a run continued after its solve trains on to
+                # its next evaluation, instead of stopping again at once.
+                last = self.last_eval
+                if self.config.stop_when_solved and last is not None and last.solved and last.step > start_step:
                     reason = "solved"
                     break
             self.wall_seconds += time.perf_counter() - tick
@@ -289,12 +292,8 @@ class Trainer:
         return self.last_eval
 
     def greedy_returns(self, seeds: list[int], control: Control | None = None) -> list[float] | None:
-        """The return of one greedy episode per seed (the same as `greedy_steps` gives); None if stopped."""
+        """The return of one greedy episode per seed (as `evaluator.steps` plays it); None if stopped."""
         return self.evaluator.returns(seeds, control)
-
-    def greedy_steps(self, seed: int) -> Iterator[tuple[float, int, np.ndarray, np.ndarray, int]]:
-        """One greedy episode, step by step: (return so far, env steps, input, Q, action)."""
-        return self.evaluator.steps(seed)
 
     def save(self, path: str, include_replay: bool = False, best: bool = False) -> ev.Saved:
         """Write this agent (with `best`, the one kept at its best evaluation) to `path`; never raises: a failure is

@@ -20,7 +20,7 @@ def watch(trainer, control: Control, steps_per_second: float = 50.0) -> Iterator
     shown = trainer.evaluator.shown_env
     while not control.stop_requested:
         total, t = 0.0, 0
-        for total, t, observation, q, action in trainer.greedy_steps(watch_seed(trainer.config.seed, played)):
+        for total, t, observation, q, action in trainer.evaluator.steps(watch_seed(trainer.config.seed, played)):
             started = time.perf_counter()
             yield ev.Frame(trainer.step, played, t, total, trainer.config.eval_epsilon, shown.screen(), observation,
                            q, action, lives=shown.lives)

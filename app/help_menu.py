@@ -1,0 +1,53 @@
+"""Help: the documentation, the optional extras installed (with versions) and the ones that are not (with the line
+that installs each), and the folders where runs and recovery files are kept."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from dqn_core.extras import EXTRAS
+from dqn_core.paths import recovery_candidates
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def extras_text() -> str:
+    """One line per extra: installed with its version, or what it adds and how to install it."""
+    lines = []
+    for extra in EXTRAS.values():
+        version = extra.version()
+        if version:
+            lines.append(f"<li><b>{extra.name}</b> {version}: {extra.purpose}</li>")
+        else:
+            lines.append(f"<li><b>{extra.name}</b>: not installed ({extra.purpose}): <code>{extra.install}</code></li>")
+    return "<ul>" + "".join(lines) + "</ul>"
+
+
+def show_extras(parent: QWidget) -> None:
+    QMessageBox.information(parent, "Optional extras", "<p>Optional parts of DQN Studio:</p>" + extras_text())
+
+
+def open_folder(parent: QWidget, folder: Path, what: str) -> bool:
+    """Show `folder` in the desktop's file manager (made first: an empty folder is still the right place)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        QMessageBox.warning(parent, f"Cannot open the {what}", f"{folder}: {exc.strerror or exc}")
+        return False
+    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+        QMessageBox.information(parent, f"The {what}", f"The {what} is {folder}")
+    return True
+
+
+def open_documentation(parent: QWidget) -> bool:
+    if README.exists() and QDesktopServices.openUrl(QUrl.fromLocalFile(str(README))):
+        return True
+    QMessageBox.information(parent, "Documentation", f"The documentation is the project's README.md ({README}).")
+    return False
+
+
+def recovery_folder() -> Path:
+    return recovery_candidates()[0]
