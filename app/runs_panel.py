@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
                                QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from dqn_core.experiments.compare import ema, group_band, group_runs, group_table_csv, series
-from dqn_core.experiments.runs import Run, delete_run, list_runs, rename_run, settings_that_differ
+from dqn_core.experiments.runs import Run, delete_run, list_runs, read_run, rename_run, settings_that_differ
 from dqn_core.fileio import atomic_write_bytes
 
 from .plots import Overlay, PlotsPanel
@@ -155,7 +155,7 @@ class RunsPanel(QWidget):
 
     def refresh(self) -> None:
         """Re-read the runs folder (incrementally) and redraw what changed."""
-        self.runs = list_runs(self.runs_dir, self.runs)
+        self.runs = list_runs(self.runs_dir, self.runs, metrics=lambda run_id: run_id in self.checked)
         if self.auto_check_prefix:
             for run_id in self.runs:
                 if run_id.startswith(self.auto_check_prefix) and not self.runs[run_id].error:
@@ -323,6 +323,9 @@ class RunsPanel(QWidget):
 
     def update_overlays(self) -> None:
         """Redraw the compared runs, and mark each checked row with the colour its curve (or group) has."""
+        for run in self.runs.values():          # series are read for compared runs only, and dropped after
+            if run.metrics_loaded != (run.id in self.checked) and not run.error:
+                read_run(run.folder, run, run.id in self.checked)
         self.plots.set_overlays(self.overlays())
         colours = {}
         runs = [self.runs[i] for i in self.checked if i in self.runs and not self.runs[i].error]

@@ -67,7 +67,8 @@ def test_a_setting_changed_after_the_solve_is_for_a_new_run_and_nothing_is_asked
     assert "is for a new run" in w.statusBar().currentMessage()
     asked = len(dialogs["question"])
     w.start_training()
-    qtbot.waitUntil(lambda: w.trainer not in (None, first) and w.trainer.step > 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.trainer not in (None, first) and w.trainer.step > 0 and w.recorder is not None,
+                    timeout=WAIT)
     assert len(dialogs["question"]) == asked                                 # no "save?": the run folder has it
     assert w.trainer.config.lr == 5e-4 and w.recorder.run_id != first_run
     w.stop_training()

@@ -164,3 +164,19 @@ def test_the_window_records_its_run_and_the_panel_follows_it_live(make_window, q
     qtbot.waitUntil(lambda: (w.runs_panel.refresh() or True) and w.runs_panel.runs[run_id].status == "running",
                     timeout=WAIT)
     assert len(w.runs_panel.runs) == 1
+
+
+def test_the_table_comes_from_run_json_and_series_are_read_only_for_compared_runs(window):
+    panel = window.runs_panel
+    assert not any(run.metrics_loaded for run in panel.runs.values())          # nothing compared: no series read
+    assert all(len(run.evals) == 0 and run.final_eval() is not None for run in panel.runs.values())
+    first = sorted(panel.runs)[0]
+    final_column = panel._columns.index("last eval")
+    shown = panel.table.item(rows(panel)[panel.runs[first].name], final_column).text()
+    assert shown == f"{panel.runs[first].final_eval():.1f}"                      # the table from run.json alone
+    panel.set_checked([first])
+    run = panel.runs[first]
+    assert run.metrics_loaded and isinstance(run.evals["mean"], type(run.episodes["step"]))
+    assert len(run.episodes["step"]) > 0 and run.final_eval() == float(run.evals["mean"][-1])
+    panel.set_checked([])
+    assert not run.metrics_loaded and run.episodes == {}                         # dropped when unchecked

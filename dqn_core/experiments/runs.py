@@ -298,9 +298,9 @@ class Run:
     evals: dict[str, np.ndarray] = field(default_factory=dict)      # step, episode, mean, std, wall
     changes: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    metrics_loaded: bool = False          # the series above are read (run.json alone gives the table)
     _offset: int = 0                      # bytes of metrics.jsonl already read
     _stamp: tuple = ()                    # what the files looked like when last read
-    _rows: dict[str, list] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -332,10 +332,20 @@ class Run:
         return {k: v for k, v in sorted(config.items()) if k not in NOT_LEARNING}
 
     def final_eval(self) -> float | None:
-        return float(self.evals["mean"][-1]) if len(self.evals.get("mean", ())) else None
+        """The last evaluation's mean: from the metrics where they are read, else from run.json."""
+        if len(self.evals.get("mean", ())):
+            return float(self.evals["mean"][-1])
+        return _number((self.info.get("last_eval") or {}).get("mean"))
 
     def best_eval(self) -> float | None:
-        return float(np.max(self.evals["mean"])) if len(self.evals.get("mean", ())) else None
+        if len(self.evals.get("mean", ())):
+            return float(np.max(self.evals["mean"]))
+        return _number((self.info.get("best_eval") or {}).get("mean"))
+
+    def drop_metrics(self) -> None:
+        """Forget the series (a run no longer compared): the table needs only run.json."""
+        self.episodes, self.stats, self.evals, self.changes = {}, {}, {}, []
+        self.metrics_loaded, self._offset = False, 0
 
     def solved_at(self) -> int | None:
         value = self.info.get("solved_at_step")
@@ -372,14 +382,17 @@ def _still_running(info: dict[str, Any]) -> bool:
 MAX_RUN_JSON_BYTES = 4 << 20
 
 
-def read_run(folder: str | Path, previous: Run | None = None) -> Run:
-    """Read (or, given the previous read, bring up to date) one run folder; never raises."""
+def read_run(folder: str | Path, previous: Run | None = None, metrics: bool = True) -> Run:
+    """Read (or, given the previous read, bring up to date) one run folder; never raises. Without `metrics` only
+    run.json is read (what a table of runs needs), and a previous read's series are dropped."""
     folder = Path(folder)
     run = previous if previous is not None else Run(folder)
+    if not metrics and run.metrics_loaded:
+        run.drop_metrics()
     try:
         path = folder / RUN_JSON
         stamp = _stamp(folder)
-        if previous is not None and stamp == run._stamp and not run.error:
+        if previous is not None and stamp == run._stamp and not run.error and run.metrics_loaded == metrics:
             return run                          # nothing written since: the Runs panel polls every 2 s
         run._stamp = stamp
         if path.stat().st_size > MAX_RUN_JSON_BYTES:
@@ -391,7 +404,8 @@ def read_run(folder: str | Path, previous: Run | None = None) -> Run:
             raise ValueError(f"written by a newer DQN Studio (run format {info.get('version')!r}; this version reads "
                              f"up to {RUN_VERSION})")
         run.info, run.error = info, None
-        _read_metrics(run)
+        if metrics:
+            _read_metrics(run)
     except (OSError, ValueError, RecursionError, TypeError, KeyError) as exc:
         run.error = f"{folder}: {exc}"
     return run
@@ -408,46 +422,61 @@ def _stamp(folder: Path) -> tuple:
 
 
 def _read_metrics(run: Run) -> None:
+    """Read what metrics.jsonl gained since the last read, appended to the run's numpy series."""
+    run.metrics_loaded = True
     path = run.folder / METRICS
     if not path.exists():
         return
-    rows = run._rows or {"episode": [], "stats": [], "eval": [], "change": []}
-    run._rows = rows
+    if path.stat().st_size < run._offset:       # rewritten from the start (a restarted sweep trial): read it anew
+        run.drop_metrics()
+        run.metrics_loaded = True
     with open(path, "rb") as f:
         f.seek(run._offset)
         data = f.read()
     end = data.rfind(b"\n") + 1              # a torn last line (a killed writer) waits for its end, or stays out
+    rows: dict[str, list[dict[str, Any]]] = {"episode": [], "stats": [], "eval": []}
     for raw in data[:end].splitlines():
         try:
             item = json.loads(raw)
         except (ValueError, RecursionError):
             continue
-        if isinstance(item, dict) and item.get("t") in rows:
+        if not isinstance(item, dict):
+            continue
+        if item.get("t") in rows:
             rows[item["t"]].append(item)
+        elif item.get("t") == "change":
+            run.changes.append(item)
     run._offset += end
-    ep = rows["episode"]
-    run.episodes = {"step": np.array([r["step"] for r in ep], dtype=float),
-                    "duration": np.array([r["duration"] for r in ep], dtype=float),
-                    "return": np.array([r["return"] for r in ep], dtype=float),
-                    "wall": np.array([r.get("wall") or np.nan for r in ep], dtype=float)}
-    st = rows["stats"]
-    run.stats = {key: np.array([_nan(x) for r in st for x in r.get(key, [])], dtype=float)
-                 for key in ("step", "loss", "q", "epsilon")}
-    vals = rows["eval"]
-    run.evals = {"step": np.array([r["step"] for r in vals], dtype=float),
-                 "episode": np.array([r.get("episode", np.nan) for r in vals], dtype=float),
-                 "mean": np.array([r["mean"] for r in vals], dtype=float),
-                 "std": np.array([r.get("std", 0.0) for r in vals], dtype=float),
-                 "wall": np.array([r.get("wall") or np.nan for r in vals], dtype=float)}
-    run.changes = [r for r in rows["change"]]
+    ep, st, vals = rows["episode"], rows["stats"], rows["eval"]
+    run.episodes = _extend(run.episodes, {"step": [r["step"] for r in ep], "duration": [r["duration"] for r in ep],
+                                          "return": [r["return"] for r in ep],
+                                          "wall": [r.get("wall") or np.nan for r in ep]})
+    run.stats = _extend(run.stats, {key: [_nan(x) for r in st for x in r.get(key, [])]
+                                    for key in ("step", "loss", "q", "epsilon")})
+    run.evals = _extend(run.evals, {"step": [r["step"] for r in vals],
+                                    "episode": [r.get("episode", np.nan) for r in vals],
+                                    "mean": [r["mean"] for r in vals], "std": [r.get("std", 0.0) for r in vals],
+                                    "wall": [r.get("wall") or np.nan for r in vals]})
+
+
+def _extend(series: dict[str, np.ndarray], new: dict[str, list]) -> dict[str, np.ndarray]:
+    """Each column with the new values appended (float arrays; no Python objects kept per row)."""
+    return {key: np.concatenate([series.get(key, np.zeros(0)), np.asarray(values, dtype=float)])
+            for key, values in new.items()}
+
+
+def _number(x: Any) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
 
 
 def _nan(x: Any) -> float:
     return float("nan") if x is None else float(x)
 
 
-def list_runs(runs_dir: str | Path, known: dict[str, Run] | None = None) -> dict[str, Run]:
-    """Every run folder in `runs_dir` by id (updating `known` runs in place); unreadable ones carry their error."""
+def list_runs(runs_dir: str | Path, known: dict[str, Run] | None = None,
+              metrics: Callable[[str], bool] | bool = True) -> dict[str, Run]:
+    """Every run folder in `runs_dir` by id (updating `known` runs in place); unreadable ones carry their error.
+    `metrics` says for which run ids the series are read too (a table of runs needs only run.json)."""
     runs_dir = Path(runs_dir)
     known = known or {}
     found: dict[str, Run] = {}
@@ -458,7 +487,8 @@ def list_runs(runs_dir: str | Path, known: dict[str, Run] | None = None) -> dict
     for folder in entries:
         if not (folder / RUN_JSON).exists():
             continue
-        found[folder.name] = read_run(folder, known.get(folder.name))
+        wanted = metrics(folder.name) if callable(metrics) else metrics
+        found[folder.name] = read_run(folder, known.get(folder.name), wanted)
     return found
 
 
