@@ -180,3 +180,9 @@ def test_the_table_comes_from_run_json_and_series_are_read_only_for_compared_run
     assert len(run.episodes["step"]) > 0 and run.final_eval() == float(run.evals["mean"][-1])
     panel.set_checked([])
     assert not run.metrics_loaded and run.episodes == {}                         # dropped when unchecked
+
+
+def test_the_runs_table_shows_six_rows_at_least(make_window):
+    w = make_window()
+    table = w.runs_panel.table
+    assert table.height() >= table.horizontalHeader().height() + 6 * table.verticalHeader().defaultSectionSize()
