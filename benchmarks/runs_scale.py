@@ -69,7 +69,11 @@ p99 = next((w for w in range(0, int(max(gaps, default=0)) + 2)
             if sum(max(0, g - w) for g in gaps) / total <= 0.01), 0)
 window.dirty = False
 print(json.dumps({"table_seconds": table_seconds, "rss_mib": rss, "latency_p99_ms": p99,
-                  "latency_max_ms": max(gaps, default=0), "draw_seconds": draw_seconds}))
+                  "latency_max_ms": max(gaps, default=0), "draw_seconds": draw_seconds}), flush=True)
+# Measured: leave at once. Tearing down the interpreter with the window's plots still alive crashed now and then
+# (SIGSEGV after this point, in Qt's teardown, with no Python frame); the app itself quits through its event loop.
+import os
+os._exit(0)
 """
 
 
@@ -103,7 +107,7 @@ def measure(runs_dir: Path, compare: int) -> dict:
     proc = subprocess.run([sys.executable, "-c", CHILD, str(runs_dir), str(compare)], capture_output=True, text=True,
                           env=env, cwd=root, timeout=1800)
     if proc.returncode != 0:
-        raise SystemExit(proc.stderr[-3000:])
+        raise SystemExit(f"the window process for {runs_dir} failed (exit {proc.returncode}): {proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -4,8 +4,9 @@ code in both trees).
 
     python -m benchmarks.versus [--base 939c66c] [--rounds 2] [--only training update atari]
 
-The base commit is checked out in a temporary git worktree and removed afterwards. Ratios are this tree's rate over
-the base's (medians over the rounds); ≥ 1 means this tree is at least as fast.
+The base commit is checked out in a temporary git worktree and removed afterwards. The two trees take turns going
+first (A B, B A, …). Ratios are this tree's rate over the base's (medians over the rounds); ≥ 1 means this tree is at
+least as fast.
 """
 from __future__ import annotations
 
@@ -59,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for name in args.only:
                 rates: dict[str, dict[str, list[float]]] = {"base": {}, "this": {}}
-                for _ in range(args.rounds):
-                    for side, tree in (("base", base), ("this", ROOT)):
+                for round_ in range(args.rounds):
+                    # A B, then B A: whichever runs first in a round (a cooler core, a warmer cache) favours neither.
+                    order = (("base", base), ("this", ROOT))
+                    for side, tree in (order if round_ % 2 == 0 else order[::-1]):
                         for key, value in run_in(tree, name, BENCHMARKS[name][0]).items():
                             rates[side].setdefault(key, []).append(value)
                         print(f"{name} {side}: {rates[side]}", flush=True)

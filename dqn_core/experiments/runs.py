@@ -15,6 +15,7 @@ A `RunRecorder` is one more consumer of the trainer's events, beside the window 
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -435,11 +436,7 @@ def _read_metrics(run: Run) -> None:
         data = f.read()
     end = data.rfind(b"\n") + 1              # a torn last line (a killed writer) waits for its end, or stays out
     rows: dict[str, list[dict[str, Any]]] = {"episode": [], "stats": [], "eval": []}
-    for raw in data[:end].splitlines():
-        try:
-            item = json.loads(raw)
-        except (ValueError, RecursionError):
-            continue
+    for item in _json_lines(data[:end]):
         if not isinstance(item, dict):
             continue
         if item.get("t") in rows:
@@ -451,12 +448,29 @@ def _read_metrics(run: Run) -> None:
     run.episodes = _extend(run.episodes, {"step": [r["step"] for r in ep], "duration": [r["duration"] for r in ep],
                                           "return": [r["return"] for r in ep],
                                           "wall": [r.get("wall") or np.nan for r in ep]})
-    run.stats = _extend(run.stats, {key: [_nan(x) for r in st for x in r.get(key, [])]
+    # numpy turns each None (a non-finite value, written as null) into NaN as it converts the whole column.
+    run.stats = _extend(run.stats, {key: list(itertools.chain.from_iterable(r.get(key, ()) for r in st))
                                     for key in ("step", "loss", "q", "epsilon")})
     run.evals = _extend(run.evals, {"step": [r["step"] for r in vals],
                                     "episode": [r.get("episode", np.nan) for r in vals],
                                     "mean": [r["mean"] for r in vals], "std": [r.get("std", 0.0) for r in vals],
                                     "wall": [r.get("wall") or np.nan for r in vals]})
+
+
+def _json_lines(data: bytes) -> list[Any]:
+    """The JSON values of the lines in `data`, parsed as one array (one call into the parser, several times faster
+    than a call per line for 100k lines); a line that does not parse (a killed writer's) is left out."""
+    lines = data.splitlines()
+    try:
+        return json.loads(b"[" + b",".join(lines) + b"]")
+    except (ValueError, RecursionError):
+        out = []
+        for raw in lines:
+            try:
+                out.append(json.loads(raw))
+            except (ValueError, RecursionError):
+                continue
+        return out
 
 
 def _extend(series: dict[str, np.ndarray], new: dict[str, list]) -> dict[str, np.ndarray]:
@@ -467,10 +481,6 @@ def _extend(series: dict[str, np.ndarray], new: dict[str, list]) -> dict[str, np
 
 def _number(x: Any) -> float | None:
     return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
-
-
-def _nan(x: Any) -> float:
-    return float("nan") if x is None else float(x)
 
 
 def list_runs(runs_dir: str | Path, known: dict[str, Run] | None = None,
