@@ -9,7 +9,7 @@ import time
 
 from PySide6.QtWidgets import QMessageBox
 
-from dqn_core.config import NOT_LEARNING, PARAM_SPECS, ConfigError
+from dqn_core.config import PARAM_SPECS, ConfigError
 from dqn_core.envs.families import family_of, unavailable
 from dqn_core.experiments.run_end import close_run, final_evaluation
 from dqn_core.experiments.runs import recorded
@@ -19,11 +19,9 @@ from dqn_core.training.control import Control
 from dqn_core.training.metrics import Metrics, format_clock
 from dqn_core.training.watch import watch
 
+from .run_end import ask_after_solved, for_a_new_run, kept_in_run_folder
 from .undo import SettingChange
 from .worker import AgentReady, RecorderReady, TrainingSession, open_run_folder, worker_threads
-
-# Settings a finished run may change and go on with; any other change is for a new run.
-CONTINUES_A_RUN = NOT_LEARNING | {"stop_when_solved"}
 
 
 class TrainingActions:
@@ -38,7 +36,7 @@ class TrainingActions:
             return
         if self.trainer is not None and self.run_ended == "solved":
             # Settings changed since the run was solved are for a new run; otherwise Start says what it will do.
-            choice = "new" if self._for_a_new_run(self.config) else self._ask_after_solved()
+            choice = "new" if for_a_new_run(self.trainer.config, self.config) else ask_after_solved(self)
             if choice == "cancel" or (choice == "new" and not self.new_agent()):
                 return
         pending = self._pending_new_agent()
@@ -89,28 +87,6 @@ class TrainingActions:
             self.plots.banner.dismiss()       # the welcome said to press Start: done
         self._start_session(job, control, "train", wind_down)
 
-    def _for_a_new_run(self, config) -> bool:
-        """Whether `config` differs from the current run's in a setting that would change what it learns (how far
-        it trains — stop when solved — and where it computes are the run's own to change)."""
-        return any(name not in CONTINUES_A_RUN for name in self.trainer.config.diff(config))
-
-    def _ask_after_solved(self) -> str:
-        """Start after a solved run says what it will do: 'continue', 'new' or 'cancel'."""
-        t = self.trainer
-        stop = ("Stop when solved is on, so it will stop at its next evaluation that is solved; turn it off to keep "
-                "training." if self.config.stop_when_solved else "It trains until you stop it.")
-        box = QMessageBox(QMessageBox.Icon.Question, "The run is solved",
-                          f"This run was solved at step {t.solved_at_step or t.step:,}.\n\nContinue this run: {stop}"
-                          "\n\nStart a new run: a new agent from the current settings; this run stays in the Runs "
-                          "panel.", parent=self)
-        go_on = box.addButton("Continue This Run", QMessageBox.ButtonRole.AcceptRole)
-        new = box.addButton("Start a New Run", QMessageBox.ButtonRole.ActionRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(go_on)
-        box.exec()
-        clicked = box.clickedButton()
-        return "continue" if clicked is go_on else "new" if clicked is new else "cancel"
-
     def watch_agent(self) -> None:
         if self.trainer is None or (self.session is not None and self.session.running):
             return
@@ -158,21 +134,13 @@ class TrainingActions:
     def _on_session_finished(self) -> None:
         if self.session is None:
             return
-        if self._kept_in_run_folder():
+        if kept_in_run_folder(self.trainer, self.recorder, self.path):
             self.saved_step, self.dirty = self.trainer.step, False
         self.session.deleteLater()
         self.session = None
         self.mode = "idle"
         self.paused = False
         self._update_state()
-
-    def _kept_in_run_folder(self) -> bool:
-        """Whether the run folder holds the agent with every step trained: the run's own save. An agent opened from
-        a file and trained further still counts as unsaved, since its file does not have those steps."""
-        t, rec = self.trainer, self.recorder
-        if t is None or rec is None or rec.trainer is not t or self.path:
-            return False
-        return bool(rec.info.get("agents", {}).get("final")) and rec.info.get("counters", {}).get("steps") == t.step
 
     def _on_failed(self, message: str) -> None:
         self._error("Training failed", message)
@@ -347,7 +315,7 @@ class TrainingActions:
                 self.config = new                                         # pending: takes effect with a new agent
             return
         self.config = new
-        if self.trainer is not None and self.run_ended == "solved" and self._for_a_new_run(new):
+        if self.trainer is not None and self.run_ended == "solved" and for_a_new_run(self.trainer.config, new):
             # A finished run is not changed after the fact: the change is for the next run.
             self.statusBar().showMessage(f"{PARAM_SPECS[name].label} is for a new run: Start (F5) begins one; this "
                                          "run stays in the Runs panel", 8000)
