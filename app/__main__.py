@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     files = [a for a in argv[1:] if not a.startswith("-")]
     if files:
-        window.open_agent(files[0])
+        window.files.open_agent(files[0])
     code = app.exec()
     # A quit in the first second or two can come while the warm-up still imports torch's modules, and exiting then
     # tears down torch's operator registry under that import: the likeliest cause of an abort seen once ("operator

@@ -210,6 +210,14 @@ class EnvView(QWidget):
         for view in self.input_views:
             view.pixel_art = game
 
+    def clear(self) -> None:
+        """No frame yet (a new agent, an opened one): nothing of the previous run stays on screen."""
+        self.screen.set_image(None)
+        self._ensure_inputs(0)
+        self.input_caption.setText("What the network sees")
+        self.input_caption.setToolTip("")
+        self.bars.set_values(None, -1, [])
+
     def show_frame(self, frame: Frame) -> None:
         eps = f" · ε {frame.epsilon:.3f}" if frame.epsilon else " · greedy"
         if self.game:

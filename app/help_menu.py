@@ -51,3 +51,26 @@ def open_documentation(parent: QWidget) -> bool:
 
 def recovery_folder() -> Path:
     return recovery_candidates()[0]
+
+
+def show_about(parent: QWidget, threads: int) -> None:
+    import os
+    import platform
+
+    import gymnasium
+    import numpy
+    import pyqtgraph
+    import PySide6
+    import torch
+
+    from dqn_core import __version__
+
+    if torch.cuda.is_available():
+        device = f"CUDA: {torch.cuda.get_device_name(0)}"
+    else:
+        device = f"CPU ({os.cpu_count()} cores; training uses {threads} torch thread(s) under the window)"
+    QMessageBox.about(parent, "About DQN Studio", (
+        f"<h3>DQN Studio {__version__}</h3><p>Train a Deep Q-Network and watch it learn.</p>"
+        f"<p>Device: {device}</p><p>Python {platform.python_version()} · torch {torch.__version__} · "
+        f"gymnasium {gymnasium.__version__} · PySide6 {PySide6.__version__} · pyqtgraph {pyqtgraph.__version__} · "
+        f"numpy {numpy.__version__}</p>"))

@@ -1,5 +1,5 @@
-"""What the window decides when a run has ended: whether the run folder already holds the agent (so nothing is
-unsaved), whether changed settings are for a new run, and — after a solve — what Start will do, asked in words."""
+"""What the window decides when a run has ended: whether changed settings are for a new run, and — after a solve —
+what Start will do, asked in words."""
 from __future__ import annotations
 
 from typing import Any
@@ -18,20 +18,11 @@ def for_a_new_run(run_config: TrainConfig, config: TrainConfig) -> bool:
     return any(name not in CONTINUES_A_RUN for name in run_config.diff(config))
 
 
-def kept_in_run_folder(trainer: Any, recorder: Any, opened_path: str | None) -> bool:
-    """Whether the run folder holds the agent with every step trained: the run's own save. An agent opened from a
-    file and trained further still counts as unsaved, since its file does not have those steps."""
-    if trainer is None or recorder is None or recorder.trainer is not trainer or opened_path:
-        return False
-    info = recorder.info
-    return bool(info.get("agents", {}).get("final")) and info.get("counters", {}).get("steps") == trainer.step
-
-
-def ask_after_solved(window: QWidget) -> str:
+def ask_after_solved(window: QWidget, run: Any) -> str:
     """Start after a solved run says what it will do: 'continue', 'new' or 'cancel'."""
-    t = window.trainer
+    t = run.trainer
     stop = ("Stop when solved is on, so it will stop at its next evaluation that is solved; turn it off to keep "
-            "training." if window.config.stop_when_solved else "It trains until you stop it.")
+            "training." if run.config.stop_when_solved else "It trains until you stop it.")
     box = QMessageBox(QMessageBox.Icon.Question, "The run is solved",
                       f"This run was solved at step {t.solved_at_step or t.step:,}.\n\nContinue this run: {stop}"
                       "\n\nStart a new run: a new agent from the current settings; this run stays in the Runs "

@@ -274,6 +274,12 @@ class RunsPanel(QWidget):
         self._fill_table()
         self.update_overlays()
 
+    def compare(self, run_id: str) -> None:
+        """Check one more run (the window's previous run, when a new one replaces it)."""
+        if run_id not in self.runs:
+            self.refresh()
+        self.set_checked(sorted(self.checked | {run_id}))
+
     def _update_buttons(self) -> None:
         runs = self.selected_runs()
         self.rename_button.setEnabled(len(runs) == 1 and not runs[0].error)

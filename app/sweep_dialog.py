@@ -15,12 +15,13 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, Signal
+from PySide6.QtCore import QObject, QProcess, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QLineEdit, QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from dqn_core.config import NOT_LEARNING, PARAM_SPECS, ConfigError, TrainConfig, parse_values, save_config_file
 from dqn_core.device import cpu_count
+from dqn_core.extras import EXTRAS
 
 NONE = "(none)"
 SWEEPABLE = [name for name, spec in PARAM_SPECS.items()
@@ -240,3 +241,53 @@ class SweepMonitor(QWidget):
         self._read()
         self.hide()
         self.finished.emit(code, "\n".join(self.lines[-12:]))
+
+
+class Sweeps(QObject):
+    """Training ▸ Sweep…: the dialog from the current settings, then the sweep's runs shown grouped as they come."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.w = window
+        self.monitor = SweepMonitor(window)
+        self.monitor.finished.connect(self._finished)
+
+    def open_dialog(self) -> None:
+        w = self.w
+        if self.monitor.running:
+            w.error("A sweep is running", f"Sweep {self.monitor.name} is still running; cancel it or wait for it to "
+                    "finish before starting another.")
+            return
+        if not EXTRAS["sweep"].installed:                # said here; the sweep runs in its own process
+            QMessageBox.information(w, "Sweeps need Ray Tune", "Sweeps need the optional 'sweep' extra, which is "
+                                    f"not installed:\n{EXTRAS['sweep'].install}")
+            return
+        dialog = SweepDialog(w.run.config, w.run.preset_name, w)
+        if dialog.exec() != SweepDialog.DialogCode.Accepted:
+            return
+        panel = w.runs_panel
+        try:
+            args = dialog.arguments(panel.runs_dir)
+        except (OSError, ConfigError) as exc:
+            w.error("Cannot start the sweep", str(exc))
+            return
+        name = dialog.name.text().strip()
+        panel.auto_check_prefix = f"{name}-"
+        panel.group_box.setChecked(True)
+        panel.filter.setText(name)
+        w.docks["Runs"].show()
+        self.monitor.start(name, args)
+
+    def _finished(self, code: int, tail: str) -> None:
+        w, name = self.w, self.monitor.name
+        w.runs_panel.refresh()
+        w.runs_panel.auto_check_prefix = None
+        if code == 0:
+            w.statusBar().showMessage(f"Sweep {name} finished; its runs are compared in the Runs panel", 10000)
+        elif code == 130:
+            w.statusBar().showMessage(f"Sweep {name} cancelled; its finished runs are kept", 10000)
+        elif code == 1:
+            w.error("Sweep finished with failed trials", f"Some trials of {name} failed (the Runs panel shows "
+                    f"why); the others finished.\n\n{tail}")
+        else:
+            w.error("Sweep failed", f"dqn-sweep ended with exit code {code}:\n\n{tail}")

@@ -112,14 +112,15 @@ class RecorderReady:
         self.recorder = recorder
 
 
-def open_run_folder(trainer: Any, runs_dir: Path, preset: str | None):
+def open_run_folder(trainer: Any, runs_dir: Path, preset: str | None, origin: str | None = None):
     """A recorder for a run trained in the window (called in the worker thread), or None when the runs folder
-    cannot be written (training goes on unrecorded)."""
+    cannot be written (training goes on unrecorded). Its folder is named after `origin` (the preset, or the agent
+    file it continues), else after the preset."""
     from dqn_core.experiments.runs import FolderSink, RunRecorder, new_run_id, tensorboard_available
 
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
-        run_id = new_run_id(runs_dir, trainer.config, preset)
+        run_id = new_run_id(runs_dir, trainer.config, origin or preset)
         sink = FolderSink(runs_dir)
         return RunRecorder(trainer, sink, run_id, preset=preset, source="window",
                            tensorboard_dir=sink.folder(run_id) if tensorboard_available() else None)

@@ -115,7 +115,7 @@ def peak():
     return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
 before = peak()
 started = time.monotonic()
-window.open_agent(sys.argv[1])
+window.files.open_agent(sys.argv[1])
 print(f"refused in {time.monotonic() - started:.3f} (window alone: {before:.0f} MiB)", file=sys.stderr)
 print(peak())
 """

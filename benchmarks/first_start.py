@@ -30,7 +30,7 @@ def one_round(timeout: float) -> dict:
 
     window = MainWindow()
     window.show()
-    preset = window.preset_name
+    preset = window.run.preset_name
     window.actions_by_name["start"].trigger()
     started = time.perf_counter()
     marks: dict[str, float | None] = {"mean100 > 50": None, "mean100 > 100": None, "mean100 > 200": None,
@@ -38,21 +38,21 @@ def one_round(timeout: float) -> dict:
     while time.perf_counter() - started < timeout:
         app.processEvents()
         now = time.perf_counter() - started
-        durations = window.run_metrics.episodes["duration"][-100:]
+        durations = window.run.metrics.episodes["duration"][-100:]
         mean = sum(durations) / len(durations) if durations else 0.0
         for bar in (50, 100, 200):
             if marks[f"mean100 > {bar}"] is None and mean > bar:
                 marks[f"mean100 > {bar}"] = now
-        if marks["solved"] is None and window.solved_step is not None:
+        if marks["solved"] is None and window.run.solved_step is not None:
             marks["solved"] = now
-        if window.session is None and window.trainer is not None:
+        if window.training.session is None and window.run.trainer is not None:
             break
         time.sleep(0.01)
-    steps = window.trainer.step if window.trainer else 0
-    window.stop_training()
-    while window.session is not None:
+    steps = window.run.trainer.step if window.run.trainer else 0
+    window.training.stop()
+    while window.training.session is not None:
         app.processEvents()
-    window.dirty = False
+    window.run.dirty = False
     window.close()
     return {"preset": preset, "steps": steps, **marks}
 

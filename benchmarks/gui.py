@@ -55,9 +55,9 @@ def windowed(config, steps: int, display_every: int) -> tuple[float, list[float]
     window.resize(1400, 860)
     window.show()
     window.env_view.set_display_every(display_every)
-    window._set_config(config, "benchmark")
+    window.configs.set_config(config, "benchmark")
     window.panel.set_config(config)
-    window.start_training()
+    window.training.start()
     lateness: list[float] = []
     clock = QElapsedTimer()
     marks: dict[str, float] = {}
@@ -66,7 +66,7 @@ def windowed(config, steps: int, display_every: int) -> tuple[float, list[float]
 
     def tick() -> None:
         now = clock.nsecsElapsed() / 1e6
-        trainer = window.trainer
+        trainer = window.run.trainer
         step = trainer.step if trainer is not None else 0
         if "t0" not in marks and step >= 500:
             marks.update(t0=time.perf_counter(), s0=step, last=now)
@@ -76,7 +76,7 @@ def windowed(config, steps: int, display_every: int) -> tuple[float, list[float]
             marks["last"] = now
             if step - marks["s0"] >= steps:
                 marks.update(t1=time.perf_counter(), s1=step)
-                window.dirty = False
+                window.run.dirty = False
                 window.close()
                 app.quit()
 

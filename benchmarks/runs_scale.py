@@ -67,7 +67,7 @@ gaps = [b - a for a, b in zip(edges, edges[1:]) if b > a]
 total = sum(gaps) or 1
 p99 = next((w for w in range(0, int(max(gaps, default=0)) + 2)
             if sum(max(0, g - w) for g in gaps) / total <= 0.01), 0)
-window.dirty = False
+window.run.dirty = False
 print(json.dumps({"table_seconds": table_seconds, "rss_mib": rss, "latency_p99_ms": p99,
                   "latency_max_ms": max(gaps, default=0), "draw_seconds": draw_seconds}), flush=True)
 # Measured: leave at once. Tearing down the interpreter with the window's plots still alive crashed now and then

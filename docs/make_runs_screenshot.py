@@ -46,7 +46,7 @@ def main() -> int:
     window = MainWindow()
     window.resize(1500, 1000)
     window.show()
-    window.choose_preset("zoo-state")
+    window.configs.choose_preset("zoo-state")
     window.runs_panel.set_runs_dir(runs)
     window.docks["Hyperparameters"].hide()
     window.docks["Environment"].hide()
@@ -60,7 +60,7 @@ def main() -> int:
         app.processEvents()
     window.grab().save(args.out)
     print(f"saved {args.out}: {len(panel.runs)} runs from {runs}")
-    window.dirty = False
+    window.run.dirty = False
     window.close()
     return 0
 

@@ -62,11 +62,11 @@ def main() -> int:
     window = MainWindow()
     window.resize(1500, 900)
     window.show()
-    window.open_agent(str(agent_path))
-    if window.config.stop_when_solved:                 # an agent saved at its passing evaluation: keep training
+    window.files.open_agent(str(agent_path))
+    if window.run.config.stop_when_solved:                 # an agent saved at its passing evaluation: keep training
         window.panel.controls["stop_when_solved"].setChecked(False)
-    window.panel.controls["lr"].spin.setValue(window.config.lr * 0.5)   # a live change, to show its marker
-    window.start_training()
+    window.panel.controls["lr"].spin.setValue(window.run.config.lr * 0.5)   # a live change, to show its marker
+    window.training.start()
     deadline = time.perf_counter() + args.seconds
 
     def grab() -> None:
@@ -74,8 +74,8 @@ def main() -> int:
             return
         window.plots.redraw()
         window.grab().save(args.out)
-        print(f"saved {args.out} at step {window.trainer.step}")
-        window.dirty = False
+        print(f"saved {args.out} at step {window.run.trainer.step}")
+        window.run.dirty = False
         window.close()
         app.quit()
 
@@ -105,16 +105,16 @@ def first_start(seconds: float, out: str) -> int:
     deadline = time.perf_counter() + seconds
 
     def grab() -> None:
-        if time.perf_counter() < deadline and window.session is not None:
+        if time.perf_counter() < deadline and window.training.session is not None:
             return
         window.plots.redraw()
         window.runs_panel.refresh()
-        window.plots.set_milestones(window.solved_step, window.best_mark)   # labels placed for the final range
+        window.plots.set_milestones(window.run.solved_step, window.run.best_mark)   # labels placed for the final range
         app.processEvents()
         window.grab().save(out)
-        print(f"saved {out} at step {window.trainer.step if window.trainer else 0}")
-        window.stop_training()
-        window.dirty = False
+        print(f"saved {out} at step {window.run.trainer.step if window.run.trainer else 0}")
+        window.training.stop()
+        window.run.dirty = False
         window.close()
         app.quit()
 

@@ -113,17 +113,17 @@ def make_window(qtbot, dialogs):
         qtbot.addWidget(window)
         window.show()
         if preset:
-            window.choose_preset(preset)
+            window.configs.choose_preset(preset)
         if changes:
-            window._set_config(window.config.replace(**changes), "test")
-            window.panel.set_config(window.config)
+            window.configs.set_config(window.run.config.replace(**changes), "test")
+            window.panel.set_config(window.run.config)
         windows.append(window)
         return window
 
     yield make
     for window in windows:
-        window.dirty = False
+        window.run.dirty = False
         window.close()
-        assert window.session is None
+        assert window.training.session is None
 
 

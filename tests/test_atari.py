@@ -214,13 +214,13 @@ def test_the_window_picks_a_game_and_shows_its_screen_input_score_lives_and_acti
     assert box.findText("ALE/Breakout-v5") >= 0 and box.findText("MinAtar/Breakout-v1") >= 0
     box.setEditText("ALE/Breakout-v5")
     box.lineEdit().editingFinished.emit()                          # the user picks a game
-    assert w.config.env_id == "ALE/Breakout-v5" and w.config.obs == "atari" and w.config.network == "mnih2013-cnn"
-    assert w.preset_name == "mnih2013"
+    assert w.run.config.env_id == "ALE/Breakout-v5" and w.run.config.obs == "atari" and w.run.config.network == "mnih2013-cnn"
+    assert w.run.preset_name == "mnih2013"
     w.actions_by_name["undo"].trigger()                            # one undo brings the CartPole settings back
-    assert w.config.env_id == "CartPole-v1" and w.config.obs == "state"
+    assert w.run.config.env_id == "CartPole-v1" and w.run.config.obs == "state"
     w.actions_by_name["redo"].trigger()
-    w._set_config(w.config.replace(replay_capacity=3000, learning_starts=100_000, device="cpu"), "test")
-    w.start_training()
+    w.configs.set_config(w.run.config.replace(replay_capacity=3000, learning_starts=100_000, device="cpu"), "test")
+    w.training.start()
     qtbot.waitUntil(lambda: w.env_view.frames_shown >= 3, timeout=60_000)
     screen = w.env_view.screen
     assert (screen.image.width(), screen.image.height()) == (160, 210)      # the game's own frame …
@@ -236,7 +236,7 @@ def test_the_window_picks_a_game_and_shows_its_screen_input_score_lives_and_acti
     assert all((v.image.width(), v.image.height()) == (84, 84) for v in w.env_view.input_views)
     assert w.env_view.bars.names == ["NOOP", "FIRE", "RIGHT", "LEFT"]
     w.actions_by_name["stop"].trigger()
-    qtbot.waitUntil(lambda: w.session is None, timeout=60_000)
+    qtbot.waitUntil(lambda: w.training.session is None, timeout=60_000)
 
 
 def test_the_top_plot_shows_the_score_when_steps_do_not_all_pay_one(qtbot):

@@ -265,10 +265,10 @@ def test_file_open_of_a_zip_bomb_answers_with_a_dialog_and_keeps_the_agent(qtbot
     monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a, **k: shown.append((title, text)))
     window = MainWindow()
     qtbot.addWidget(window)
-    assert window.open_agent(str(good))
-    kept = window.trainer
+    assert window.files.open_agent(str(good))
+    kept = window.run.trainer
     started = time.monotonic()
-    assert not window.open_agent(str(bombs["honest"]))
+    assert not window.files.open_agent(str(bombs["honest"]))
     assert time.monotonic() - started < 10
     assert shown and shown[0][0] == "Cannot open agent" and str(bombs["honest"]) in shown[0][1]
-    assert window.trainer is kept and window.path == str(good)
+    assert window.run.trainer is kept and window.run.path == str(good)

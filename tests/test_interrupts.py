@@ -191,12 +191,12 @@ WINDOW_SCRIPT = textwrap.dedent("""
     from app.main_window import MainWindow
     from app.signals import install
     window = MainWindow()
-    window.choose_preset("tutorial-state")
+    window.configs.choose_preset("tutorial-state")
     install(window)
     window.show()
-    window.start_training()
+    window.training.start()
     def ready():
-        if window.trainer is not None and window.trainer.step > 200:
+        if window.run.trainer is not None and window.run.trainer.step > 200:
             print("ready", flush=True)
             timer.stop()
     timer = QTimer()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -58,7 +59,7 @@ SHOW_AND_GRAB = textwrap.dedent("""
         timer.stop()
         print(app.platformName(), window.isVisible(), window.windowHandle().isExposed(), flush=True)
         window.grab().save(sys.argv[1])
-        window.dirty = False
+        window.run.dirty = False
         window.close()                                 # as the user quits: Ctrl+Q
 
     app = QApplication(sys.argv)          # main() uses this one; the timer needs it to exist
@@ -106,7 +107,7 @@ def test_a_missing_x_library_is_named_with_its_package():
 def test_first_start_welcomes_with_a_preset_that_learns_and_the_picker_says_where_settings_came_from(
         make_window, qtbot, tmp_path, dialogs):
     w = make_window(preset=None)
-    assert w.preset_name == "zoo-state" and w.config == load_preset("zoo-state")
+    assert w.run.preset_name == "zoo-state" and w.run.config == load_preset("zoo-state")
     assert w.plots.banner.isVisible() and "Press <b>Start (F5)</b>" in w.plots.banner.label.text()
     assert w.panel.shown_preset() == "zoo-state — solves in ~20 s"
     tip = w.panel.preset_box.itemData(w.panel.preset_box.currentIndex(), Qt.ItemDataRole.ToolTipRole)
@@ -115,20 +116,20 @@ def test_first_start_welcomes_with_a_preset_that_learns_and_the_picker_says_wher
     assert w.panel.shown_preset() == "zoo-state (modified)"
     w.edits.undo()
     assert w.panel.shown_preset() == "zoo-state — solves in ~20 s"
-    w.start_training()
+    w.training.start()
     assert not w.plots.banner.isVisible() and w.settings.value("welcomed") == "true"
-    qtbot.waitUntil(lambda: w.session is None, timeout=120_000)        # zoo-state stops when solved
-    assert w.solved_step is not None and w.plots.banner.isVisible() and w.plots.banner.kind == "success"
+    qtbot.waitUntil(lambda: w.training.session is None, timeout=120_000)        # zoo-state stops when solved
+    assert w.run.solved_step is not None and w.plots.banner.isVisible() and w.plots.banner.kind == "success"
     assert w.plots.banner.button.text() == "Save Best Agent…"
     assert any(text.startswith("solved (step ") for text in w.plots.milestone_labels)
     assert any(text.startswith("best evaluation ") for text in w.plots.milestone_labels)
     agent = tmp_path / "a.dqn"
-    w.trainer.save(str(agent))
-    w.dirty = False
+    w.run.trainer.save(str(agent))
+    w.run.dirty = False
     w.close()
     again = make_window(preset=None)                                   # the second start says what it shows
     assert again.panel.shown_preset() == "zoo-state — solves in ~20 s" and not again.plots.banner.isVisible()
-    again.open_agent(str(agent))
+    again.files.open_agent(str(agent))
     assert again.panel.shown_preset() == "from agent a.dqn"
 
 
@@ -139,84 +140,99 @@ def test_the_unsaved_prompt_counts_steps_since_the_save_and_offers_a_better_best
     from PySide6.QtWidgets import QFileDialog
 
     w = make_window(eval_every=300, eval_unit="steps", eval_episodes=2)
-    w.step_training(400)
-    qtbot.waitUntil(lambda: w.trainer is not None and w.trainer.step == 400 and w.paused, timeout=WAIT)
-    w.stop_training()
-    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    w.training.step(400)
+    qtbot.waitUntil(lambda: w.run.trainer is not None and w.run.trainer.step == 400 and w.training.paused, timeout=WAIT)
+    w.training.stop()
+    qtbot.waitUntil(lambda: w.training.session is None, timeout=WAIT)
     path = tmp_path / "a.dqn"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
-    assert w.save_agent_as() and w.saved_step == 400
-    w.step_training(250)
-    qtbot.waitUntil(lambda: w.trainer.step == 650 and w.paused, timeout=WAIT)
+    assert w.files.save_agent_as() and w.run.saved_step == 400
+    w.training.step(250)
+    qtbot.waitUntil(lambda: w.run.trainer.step == 650 and w.training.paused, timeout=WAIT)
     # make the best evaluation (step 300) look better than the latest (step 600)
-    w.trainer.last_eval = type(w.trainer.last_eval)(600, 0, 1.0, 0.0, (1.0, 1.0), None, False)
+    w.run.trainer.last_eval = type(w.run.trainer.last_eval)(600, 0, 1.0, 0.0, (1.0, 1.0), None, False)
     dialogs["answer"] = QMessageBox.StandardButton.Cancel
-    assert not w.new_agent()
+    assert not w.files.new_agent()
     title, text = dialogs["question"][-1]
-    assert "250 training steps that are not saved" in text and "best evaluation" in text
-    assert w.session is not None and w.paused                          # it was paused before: still paused
+    assert "250 training steps (of 650) that a.dqn does not have" in text and "best evaluation" in text
+    assert w.training.session is not None and w.training.paused                          # it was paused before: still paused
     best = tmp_path / "best.dqn"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(best), ""))
     dialogs["answer"] = "Save Best Agent…"
-    assert w.new_agent() and best.exists() and w.trainer is None
+    assert w.files.new_agent() and best.exists() and w.run.trainer is None
 
 
-def test_quit_then_cancel_leaves_training_running(make_window, qtbot, dialogs):
+def open_a_saved_agent(w, qtbot, folder: Path) -> None:
+    """Train five steps, save them to a file and open it: an agent whose further training no file holds."""
+    w.training.step(5)
+    qtbot.waitUntil(lambda: w.run.trainer is not None and w.run.trainer.step >= 5 and w.training.paused,
+                    timeout=WAIT)
+    w.training.stop()
+    qtbot.waitUntil(lambda: w.training.session is None, timeout=WAIT)
+    w.run.trainer.save(str(folder / "mine.dqn"))
+    assert w.files.open_agent(str(folder / "mine.dqn"))
+
+
+def test_quit_then_cancel_leaves_training_running(make_window, qtbot, dialogs, tmp_path):
     w = make_window()
-    w.start_training()
-    qtbot.waitUntil(lambda: w.trainer is not None and w.trainer.step > 200, timeout=WAIT)
+    open_a_saved_agent(w, qtbot, tmp_path)
+    w.training.start()
+    qtbot.waitUntil(lambda: w.run.trainer.step > 200, timeout=WAIT)
     dialogs["answer"] = QMessageBox.StandardButton.Cancel
     assert not w.close()
-    steps = w.trainer.step
-    qtbot.waitUntil(lambda: w.trainer.step > steps + 200, timeout=WAIT)
-    assert w.session is not None and not w.paused and "steps/s" in w.status_labels["rate"].text()
+    # The question and the status bar name the same step count (the trainer rests while asked).
+    asked = int(re.search(r"\(of ([\d,]+)\)", dialogs["question"][-1][1]).group(1).replace(",", ""))
+    steps = w.run.trainer.step
+    qtbot.waitUntil(lambda: w.run.trainer.step > steps + 200, timeout=WAIT)
+    assert w.training.session is not None and not w.training.paused and "steps/s" in w.status.labels["rate"].text()
+    assert asked >= 200 and asked <= steps
 
 
 @pytest.mark.slow
 def test_paused_and_watching_say_so(make_window, qtbot):
     w = make_window()
-    w.start_training()
-    qtbot.waitUntil(lambda: w.trainer is not None and w.trainer.step > 100, timeout=WAIT)
-    w.pause_training()
-    qtbot.waitUntil(lambda: w.paused, timeout=WAIT)
-    assert w.status_labels["rate"].text() == "paused"
-    w.stop_training()
-    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
-    w.watch_agent()
-    qtbot.waitUntil(lambda: w.status_labels["rate"].text().startswith("watching · last "), timeout=WAIT)
-    w.stop_training()
-    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    w.training.start()
+    qtbot.waitUntil(lambda: w.run.trainer is not None and w.run.trainer.step > 100, timeout=WAIT)
+    w.training.pause()
+    qtbot.waitUntil(lambda: w.training.paused, timeout=WAIT)
+    assert w.status.labels["rate"].text() == "paused"
+    w.training.stop()
+    qtbot.waitUntil(lambda: w.training.session is None, timeout=WAIT)
+    w.training.watch()
+    qtbot.waitUntil(lambda: w.status.labels["rate"].text().startswith("watching · last "), timeout=WAIT)
+    w.training.stop()
+    qtbot.waitUntil(lambda: w.training.session is None, timeout=WAIT)
 
 
 # ---- edits -------------------------------------------------------------------------------------------------------
 def test_undo_and_redo_take_back_live_changes_and_each_is_marked(make_window, qtbot):
     w = make_window()
-    w.start_training()
-    qtbot.waitUntil(lambda: w.trainer is not None and w.trainer.step > 50, timeout=WAIT)
+    w.training.start()
+    qtbot.waitUntil(lambda: w.run.trainer is not None and w.run.trainer.step > 50, timeout=WAIT)
     w.panel.controls["lr"].spin.setValue(5e-4)
-    qtbot.waitUntil(lambda: w.config.lr == pytest.approx(5e-4), timeout=WAIT)
+    qtbot.waitUntil(lambda: w.run.config.lr == pytest.approx(5e-4), timeout=WAIT)
     assert w.actions_by_name["undo"].text() == "&Undo Learning rate 0.0001 → 0.0005"
     assert not w.actions_by_name["redo"].isEnabled()
     w.actions_by_name["undo"].trigger()
-    qtbot.waitUntil(lambda: w.trainer.agent.lr == pytest.approx(1e-4), timeout=WAIT)
-    qtbot.waitUntil(lambda: len(w.run_metrics.changes) == 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: w.run.trainer.agent.lr == pytest.approx(1e-4), timeout=WAIT)
+    qtbot.waitUntil(lambda: len(w.run.metrics.changes) == 2, timeout=WAIT)
     assert w.panel.value("lr") == pytest.approx(1e-4)
     w.actions_by_name["redo"].trigger()
-    qtbot.waitUntil(lambda: w.trainer.agent.lr == pytest.approx(5e-4) and len(w.run_metrics.changes) == 3,
+    qtbot.waitUntil(lambda: w.run.trainer.agent.lr == pytest.approx(5e-4) and len(w.run.metrics.changes) == 3,
                     timeout=WAIT)
     w.plots.redraw()
-    assert [f"{c['field']} {c['old']:g}→{c['new']:g}" for c in w.run_metrics.changes] == \
+    assert [f"{c['field']} {c['old']:g}→{c['new']:g}" for c in w.run.metrics.changes] == \
         ["lr 0.0001→0.0005", "lr 0.0005→0.0001", "lr 0.0001→0.0005"]
 
 
 def test_undo_brings_back_the_settings_before_a_preset(make_window):
     w = make_window("zoo-state")
-    w.choose_preset("pixels")
-    assert w.config.obs == "pixels"
+    w.configs.choose_preset("pixels")
+    assert w.run.config.obs == "pixels"
     w.edits.undo()
-    assert w.config == load_preset("zoo-state") and w.panel.value("obs") == "state"
+    assert w.run.config == load_preset("zoo-state") and w.panel.value("obs") == "state"
     w.edits.redo()
-    assert w.config == load_preset("pixels")
+    assert w.run.config == load_preset("pixels")
 
 
 def test_a_short_drag_of_a_log_slider_moves_it_a_few_percent(make_window):
@@ -268,17 +284,33 @@ def test_change_labels_never_overlap_in_the_window_or_an_export(qtbot, tmp_path)
     assert overlaps() == 0 and (tmp_path / "plots.png").stat().st_size > 1000
 
 
-def test_a_new_agent_dialog_names_settings_by_their_labels(make_window, qtbot, dialogs):
+def test_a_new_agent_dialog_names_settings_by_their_labels(make_window, qtbot, dialogs, tmp_path):
     w = make_window()
-    w.step_training(5)
-    qtbot.waitUntil(lambda: w.trainer is not None and w.paused, timeout=WAIT)
-    w.stop_training()
-    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    open_a_saved_agent(w, qtbot, tmp_path)                              # an opened agent goes on with its run
     w.panel.controls["frame_op"].setCurrentText("stack")                 # zoo-state's is "difference"
     w.panel.controls["frame_op"].activated.emit(1)
     dialogs["answer"] = QMessageBox.StandardButton.Cancel
-    w.start_training()
+    w.training.start()
     assert "These settings only apply to a new agent: Frame combination." in dialogs["question"][-1][1]
+
+
+def test_a_setting_changed_after_a_run_ended_is_for_a_new_run(make_window, qtbot, dialogs):
+    w = make_window()
+    w.training.step(5)
+    qtbot.waitUntil(lambda: w.run.trainer is not None and w.training.paused, timeout=WAIT)
+    w.training.stop()
+    qtbot.waitUntil(lambda: w.training.session is None, timeout=WAIT)
+    ended, first_run = w.run.trainer, w.run.recorder.run_id
+    w.panel.controls["lr"].spin.setValue(w.run.config.lr / 2)            # live, but the run has ended
+    assert ended.agent.lr != w.run.config.lr and not ended.metrics.changes
+    assert "is for a new run" in w.statusBar().currentMessage()
+    w.training.start()
+    qtbot.waitUntil(lambda: w.run.trainer not in (None, ended) and w.run.trainer.step > 20, timeout=WAIT)
+    assert not dialogs["question"] and w.run.trainer.agent.lr == pytest.approx(w.run.config.lr)
+    assert w.run.metrics.episodes["step"] == [] or w.run.metrics.episodes["step"][0] <= w.run.trainer.step
+    qtbot.waitUntil(lambda: w.run.recorder is not None, timeout=WAIT)
+    assert w.run.recorder.run_id != first_run
+    assert first_run in w.runs_panel.checked                              # the previous run is compared
 
 
 LOOP_ON_X = textwrap.dedent("""
@@ -317,24 +349,24 @@ LOOP_ON_X = textwrap.dedent("""
         if phase == "start":
             press(w, Qt.Key.Key_F5)                               # the first start
             state.update(phase="solving")
-        elif phase == "solving" and w.run_ended == "solved" and w.session is None:
-            log["first"] = {"run": w.recorder.run_id, "step": w.trainer.step}
+        elif phase == "solving" and w.run.ended == "solved" and w.training.session is None:
+            log["first"] = {"run": w.run.recorder.run_id, "step": w.run.trainer.step}
             press(w, Qt.Key.Key_F5)                               # F5 again: the dialog says what it will do
             state.update(phase="again", since=time.monotonic())
-        elif phase == "again" and w.trainer is not None and w.recorder is not None \\
-                and w.recorder.run_id != log["first"]["run"] and w.trainer.step >= 1000:
+        elif phase == "again" and w.run.trainer is not None and w.run.recorder is not None \\
+                and w.run.recorder.run_id != log["first"]["run"] and w.run.trainer.step >= 1000:
             log["again_seconds"] = time.monotonic() - state["since"]
             press(w, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)             # Stop
             state.update(phase="stopping")
-        elif phase == "stopping" and w.session is None:
-            log["second"] = {"run": w.recorder.run_id, "step": w.trainer.step, "dirty": w.dirty,
-                             "folder": str(w.recorder.sink.folder(w.recorder.run_id))}
+        elif phase == "stopping" and w.training.session is None:
+            log["second"] = {"run": w.run.recorder.run_id, "step": w.run.trainer.step, "dirty": w.run.dirty,
+                             "folder": str(w.run.recorder.sink.folder(w.run.recorder.run_id))}
             press(w, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)             # Ctrl+Q
             state["phase"] = "quitting"
         if time.monotonic() - state["since"] > 90:
             log["timeout"] = phase
-            log["state"] = {"step": w.trainer.step if w.trainer else None, "ended": w.run_ended,
-                            "session": w.session is not None, "active": w.isActiveWindow(), "mode": w.mode}
+            log["state"] = {"step": w.run.trainer.step if w.run.trainer else None, "ended": w.run.ended,
+                            "session": w.training.session is not None, "active": w.isActiveWindow(), "mode": w.training.mode}
             app.exit(3)
 
     app = QApplication(sys.argv)

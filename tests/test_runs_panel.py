@@ -107,7 +107,7 @@ def test_rename_delete_and_open_a_runs_agent(window, monkeypatch, dialogs):
     panel.table.clearSelection()
     panel.table.selectRow(rows(panel)["lr 0.0003 seed 1"])
     panel.open_button.click()
-    assert window.trainer is not None and window.trainer.step == 600 and window.trainer.config.lr == 0.0003
+    assert window.run.trainer is not None and window.run.trainer.step == 600 and window.run.trainer.config.lr == 0.0003
 
 
 def test_export_the_comparison_and_the_table_of_groups(window, monkeypatch, tmp_path):
@@ -145,7 +145,7 @@ def test_an_unreadable_run_is_shown_as_such(window):
 def test_the_window_records_its_run_and_the_panel_follows_it_live(make_window, qtbot, tmp_path):
     w = make_window()
     w.runs_panel.set_runs_dir(tmp_path / "runs")
-    w.start_training()
+    w.training.start()
     qtbot.waitUntil(lambda: len(w.runs_panel.runs) == 1, timeout=WAIT)
     run_id = next(iter(w.runs_panel.runs))
     qtbot.waitUntil(lambda: w.runs_panel.runs[run_id].status == "running"
@@ -154,13 +154,13 @@ def test_the_window_records_its_run_and_the_panel_follows_it_live(make_window, q
     first = len(w.runs_panel.runs[run_id].episodes["step"])
     qtbot.waitUntil(lambda: len(w.runs_panel.runs[run_id].episodes["step"]) > first + 5, timeout=WAIT)
     assert w.plots.overlay_labels == [w.runs_panel.runs[run_id].name]
-    w.stop_training()
-    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
+    w.training.stop()
+    qtbot.waitUntil(lambda: w.training.session is None, timeout=WAIT)
     w.runs_panel.refresh()
     run = w.runs_panel.runs[run_id]
     assert run.status == "stopped" and run.info["source"] == "window" and run.info["preset"] == "tutorial-state"
-    assert run.agent_path() is not None and run.info["counters"]["steps"] == w.trainer.step
-    w.start_training()                                         # the same agent trains on: the same run, running
+    assert run.agent_path() is not None and run.info["counters"]["steps"] == w.run.trainer.step
+    w.training.start()                                         # the same agent trains on: the same run, running
     qtbot.waitUntil(lambda: (w.runs_panel.refresh() or True) and w.runs_panel.runs[run_id].status == "running",
                     timeout=WAIT)
     assert len(w.runs_panel.runs) == 1

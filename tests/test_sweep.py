@@ -151,8 +151,8 @@ def test_training_sweep_runs_from_the_window_and_its_trials_are_grouped_in_the_r
 
     monkeypatch.setattr(SweepDialog, "exec", fill_and_accept)
     w.actions_by_name["sweep"].trigger()
-    assert w.sweep_monitor.running and w.sweep_monitor.isVisible()
-    with qtbot.waitSignal(w.sweep_monitor.finished, timeout=240_000) as finished:
+    assert w.sweeps.monitor.running and w.sweeps.monitor.isVisible()
+    with qtbot.waitSignal(w.sweeps.monitor.finished, timeout=240_000) as finished:
         pass
     assert finished.args[0] == 0, finished.args[1]
     panel = w.runs_panel

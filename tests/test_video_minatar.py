@@ -77,7 +77,7 @@ def test_record_video_from_the_file_menu_and_cancel_keeps_the_old_file(make_wind
     from dqn_core import video
 
     w = make_window(preset=None)
-    assert w.open_agent(str(agent))
+    assert w.files.open_agent(str(agent))
     out = tmp_path / "menu.gif"
     monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (2, True))
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "Animated GIF (*.gif)"))

@@ -48,21 +48,21 @@ def test_the_env_picker_lists_missing_families_greyed_with_their_install_line(ma
 def test_an_env_whose_extra_is_missing_is_refused_before_anything_is_asked_or_lost(make_window, qtbot, dialogs,
                                                                                    without_extras):
     w = make_window("zoo-state", device="cpu")
-    w.start_training()
-    qtbot.waitUntil(lambda: w.trainer is not None and w.trainer.step > 100, timeout=WAIT)
-    w.stop_training()
-    qtbot.waitUntil(lambda: w.session is None, timeout=WAIT)
-    trainer, asked = w.trainer, len(dialogs["question"])
+    w.training.start()
+    qtbot.waitUntil(lambda: w.run.trainer is not None and w.run.trainer.step > 100, timeout=WAIT)
+    w.training.stop()
+    qtbot.waitUntil(lambda: w.training.session is None, timeout=WAIT)
+    trainer, asked = w.run.trainer, len(dialogs["question"])
     box = w.panel.controls["env_id"]
     box.setEditText("LunarLander-v3")
     box.lineEdit().editingFinished.emit()                       # the user types it in
     assert "needs the 'box2d' extra, which is not installed: pip install 'dqn-studio[box2d]'" in \
         w.panel.message.text()
-    assert w.config.env_id == "CartPole-v1" and w.trainer is trainer and len(dialogs["question"]) == asked
+    assert w.run.config.env_id == "CartPole-v1" and w.run.trainer is trainer and len(dialogs["question"]) == asked
     assert dialogs["critical"] == []
     box.setEditText("CartPol-v1")
     box.lineEdit().editingFinished.emit()
-    assert "did you mean 'CartPole-v1'?" in w.panel.message.text() and w.config.env_id == "CartPole-v1"
+    assert "did you mean 'CartPole-v1'?" in w.panel.message.text() and w.run.config.env_id == "CartPole-v1"
 
 
 def test_a_missing_sweep_extra_is_information_not_an_error(make_window, dialogs, informations, without_extras):

@@ -80,11 +80,11 @@ class Progress:
         else:
             frac = run_episodes / self.total_episodes if self.total_episodes else 0.0
         bar = "█" * int(20 * min(frac, 1.0)) + "░" * (20 - int(20 * min(frac, 1.0)))
-        mean = trainer.metrics.mean100("duration")
+        mean = trainer.metrics.mean100("total_return")
         seconds = trainer.wall_seconds - start_wall
         rate = run_steps / seconds if seconds > 0 else 0.0
         line = (f"{bar} {100 * frac:5.1f}% | episode {trainer.episode:,} | step {trainer.step:,} | "
-                f"mean100 {mean if math.isfinite(mean) else 0:6.1f}{self.eval_text} | {rate:,.0f} steps/s avg | "
+                f"return (last 100) {mean if math.isfinite(mean) else 0:6.1f}{self.eval_text} | {rate:,.0f} steps/s avg | "
                 f"{format_clock(trainer.wall_seconds)}{self._eta(frac, now)}")
         if self.tty:
             sys.stderr.write("\r" + line + "\x1b[K")
