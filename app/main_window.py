@@ -248,6 +248,8 @@ class MainWindow(QMainWindow):
             return
         self.sweeps.monitor.wait()         # a running sweep stops as Cancel stops it: finished runs are kept
         self._save_settings()
+        self.runs_panel.timer.stop()
+        self.runs_panel.loader.stop()
         event.accept()
 
     def quit_for_signal(self, signum: int) -> None:

@@ -333,34 +333,35 @@ class PlotsPanel(QWidget):
         fd, tmp = tempfile.mkstemp(suffix=suffix, prefix=".dqn-plots-", dir=str(Path(path).resolve().parent))
         os.close(fd)
         try:
-            self._render_to(tmp)
+            self._dirty = True
+            self.redraw()
+            self.layout_marker_labels()
+            render_scene(self.layout_widget.scene(), tmp, max(1200, int(self.layout_widget.width())))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def _render_to(self, path: str) -> None:
-        self._dirty = True
-        self.redraw()
-        self.layout_marker_labels()
-        scene = self.layout_widget.scene()
-        if path.lower().endswith(".svg"):
-            # Qt's own SVG writer: pyqtgraph's SVGExporter cannot parse the path syntax of current Qt
-            # (pyqtgraph issue #3485).
-            rect = scene.sceneRect()
-            generator = QSvgGenerator()
-            generator.setFileName(path)
-            generator.setSize(rect.size().toSize())
-            generator.setViewBox(rect)
-            generator.setTitle("DQN Studio training curves")
-            painter = QPainter(generator)
-            scene.render(painter, rect, rect)
-            if not painter.end():
-                raise OSError(f"the SVG could not be written to {path}")
-        else:
-            exporter = exporters.ImageExporter(scene)
-            exporter.parameters()["width"] = max(1200, int(self.layout_widget.width()))
-            exporter.export(path)
+
+def render_scene(scene, path: str, width: int) -> None:
+    """The plots' scene as SVG (by suffix) or a raster image `width` pixels wide."""
+    if path.lower().endswith(".svg"):
+        # Qt's own SVG writer: pyqtgraph's SVGExporter cannot parse the path syntax of current Qt
+        # (pyqtgraph issue #3485).
+        rect = scene.sceneRect()
+        generator = QSvgGenerator()
+        generator.setFileName(path)
+        generator.setSize(rect.size().toSize())
+        generator.setViewBox(rect)
+        generator.setTitle("DQN Studio training curves")
+        painter = QPainter(generator)
+        scene.render(painter, rect, rect)
+        if not painter.end():
+            raise OSError(f"the SVG could not be written to {path}")
+    else:
+        exporter = exporters.ImageExporter(scene)
+        exporter.parameters()["width"] = width
+        exporter.export(path)
 
 
 def _short(value) -> str:

@@ -280,8 +280,7 @@ class Sweeps(QObject):
 
     def _finished(self, code: int, tail: str) -> None:
         w, name = self.w, self.monitor.name
-        w.runs_panel.refresh()
-        w.runs_panel.auto_check_prefix = None
+        w.runs_panel.stop_auto_check()
         if code == 0:
             w.statusBar().showMessage(f"Sweep {name} finished; its runs are compared in the Runs panel", 10000)
         elif code == 130:

@@ -44,7 +44,7 @@ window = MainWindow()
 window.show()
 window.runs_panel.set_runs_dir(runs_dir)
 want = sum(1 for p in __import__("pathlib").Path(runs_dir).iterdir() if (p / "run.json").exists())
-while window.runs_panel.table.rowCount() < want:
+while window.runs_panel.model.rowCount() < want:
     app.processEvents()
 table_seconds = time.perf_counter() - started
 load_end = clock.elapsed()
@@ -56,7 +56,10 @@ draw_seconds = None
 if compare:
     ids = sorted(window.runs_panel.runs)[:compare]
     started = time.perf_counter()
-    window.runs_panel.set_checked(ids)
+    panel = window.runs_panel
+    panel.set_checked(ids)
+    while not all(panel.runs[i].metrics_loaded for i in ids) or panel.loader.busy:
+        app.processEvents()
     window.plots.redraw()
     app.processEvents()
     draw_seconds = time.perf_counter() - started

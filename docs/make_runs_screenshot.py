@@ -52,8 +52,12 @@ def main() -> int:
     window.docks["Environment"].hide()
     window.resizeDocks([window.docks["Runs"]], [300], Qt.Orientation.Vertical)
     panel = window.runs_panel
+    while panel.reads == 0 or panel.loader.busy:        # the runs folder is read in the panel's loader thread
+        app.processEvents()
     panel.group_box.setChecked(True)
     panel.set_checked(list(panel.runs))
+    while panel.loader.busy or not all(r.metrics_loaded for r in panel.runs.values() if not r.error):
+        app.processEvents()
     window.plots.set_x_unit("step")
     panel.smooth.setValue(30)
     for _ in range(5):

@@ -31,22 +31,46 @@ def recorded_runs(tmp_path_factory):
 
 
 @pytest.fixture
-def window(make_window, recorded_runs, tmp_path):
+def window(make_window, recorded_runs, tmp_path, qtbot):
     import shutil
 
     runs = tmp_path / "runs"
     shutil.copytree(recorded_runs, runs)
     w = make_window()
     w.runs_panel.set_runs_dir(runs)
+    settle(w.runs_panel, qtbot)
     return w
 
 
+def settle(panel, qtbot) -> None:
+    """Wait until the panel shows a read of the runs folder made after now (reads run in the loader's thread)."""
+    panel.refresh()
+    reads = panel.reads
+    qtbot.waitUntil(lambda: panel.reads > reads and not panel.loader.busy, timeout=WAIT)
+
+
 def rows(panel) -> dict[str, int]:
-    return {panel.table.item(r, 1).text(): r for r in range(panel.table.rowCount())}
+    return {row.cells[1]: r for r, row in enumerate(panel.model.rows)}
 
 
 def column(panel, name: str) -> int:
-    return panel._columns.index(name)
+    return panel.model.columns.index(name)
+
+
+def cell(panel, row: int, name: str) -> str:
+    return panel.model.index(row, column(panel, name)).data()
+
+
+def check(panel, qtbot, names) -> None:
+    """Tick the rows' compare boxes as a click does, and wait for their series to be read and drawn."""
+    for name in names:
+        panel.model.setData(panel.model.index(rows(panel)[name], 0), Qt.CheckState.Checked,
+                            Qt.ItemDataRole.CheckStateRole)
+    settle(panel, qtbot)
+
+
+def colour(panel, name: str):
+    return panel.model.index(rows(panel)[name], 0).data(Qt.ItemDataRole.DecorationRole)
 
 
 @pytest.mark.slow
@@ -54,32 +78,33 @@ def test_the_table_lists_runs_with_the_settings_that_differ(window):
     panel = window.runs_panel
     table = rows(panel)
     assert set(table) == {"lr 0.001 seed 0", "lr 0.001 seed 1", "lr 0.0003 seed 0", "lr 0.0003 seed 1"}
-    assert "lr" in panel._columns and "seed" in panel._columns
+    assert "lr" in panel.model.columns and "seed" in panel.model.columns
     row = table["lr 0.0003 seed 1"]
-    assert panel.table.item(row, column(panel, "lr")).text() == "0.0003"
-    assert panel.table.item(row, column(panel, "status")).text() == "finished"
-    assert panel.table.item(row, column(panel, "steps")).text() == "600"
+    assert cell(panel, row, "lr") == "0.0003"
+    assert cell(panel, row, "status") == "finished"
+    assert cell(panel, row, "steps") == "600"
     panel.filter.setText("0.0003")
-    assert sorted(panel.table.item(r, 1).text() for r in range(4) if not panel.table.isRowHidden(r)) == \
+    assert sorted(cell(panel, r, "name") for r in range(4) if not panel.table.isRowHidden(r)) == \
         ["lr 0.0003 seed 0", "lr 0.0003 seed 1"]
+    panel.table.horizontalHeader().setSortIndicator(column(panel, "lr"), Qt.SortOrder.AscendingOrder)
+    assert [float(cell(panel, r, "lr")) for r in range(4)] == [0.0003, 0.0003, 0.001, 0.001]
 
 
-def test_checked_runs_are_drawn_on_every_plot_and_grouped_with_a_band(window):
+def test_checked_runs_are_drawn_on_every_plot_and_grouped_with_a_band(window, qtbot):
     panel = window.runs_panel
-    for name in ("lr 0.001 seed 0", "lr 0.001 seed 1", "lr 0.0003 seed 0"):
-        panel.table.item(rows(panel)[name], 0).setCheckState(Qt.CheckState.Checked)
-    assert sorted(window.plots.overlay_labels) == ["lr 0.0003 seed 0", "lr 0.001 seed 0", "lr 0.001 seed 1"]
+    check(panel, qtbot, ("lr 0.001 seed 0", "lr 0.001 seed 1", "lr 0.0003 seed 0"))
+    # The legend names what differs between the compared runs, and the seed.
+    assert sorted(window.plots.overlay_labels) == ["lr=0.0003, seed 0", "lr=0.001, seed 0", "lr=0.001, seed 1"]
     for key in ("duration", "eval", "loss", "q", "epsilon"):
         assert sum(1 for k, _ in window.plots._overlay_items if k == key) == 3      # one curve per run
     legend = [label.text for _, label in window.plots.plots["duration"].legend.items]
-    assert "lr 0.001 seed 1" in legend
-    assert panel.table.item(rows(panel)["lr 0.001 seed 0"], 0).data(Qt.ItemDataRole.DecorationRole) is not None
+    assert "lr=0.001, seed 1" in legend
+    assert colour(panel, "lr 0.001 seed 0") is not None
     panel.group_box.setChecked(True)
     assert window.plots.overlay_labels == ["lr=0.001 (2 runs, 2 seeds)", "lr=0.0003 (1 run, 1 seed)"]
     fills = [item for key, item in window.plots._overlay_items if isinstance(item, pg.FillBetweenItem)]
     assert fills, "a group of two seeds draws its band"
-    same = {panel.table.item(rows(panel)[n], 0).data(Qt.ItemDataRole.DecorationRole).name()
-            for n in ("lr 0.001 seed 0", "lr 0.001 seed 1")}
+    same = {colour(panel, n).name() for n in ("lr 0.001 seed 0", "lr 0.001 seed 1")}
     assert len(same) == 1                                   # one colour for the group's runs
     panel.band_box.setCurrentText("min-max")
     panel.smooth.setValue(60)
@@ -88,11 +113,12 @@ def test_checked_runs_are_drawn_on_every_plot_and_grouped_with_a_band(window):
     assert window.plots.overlay_labels == ["lr=0.001 (2 runs, 2 seeds)", "lr=0.0003 (1 run, 1 seed)"]
 
 
-def test_rename_delete_and_open_a_runs_agent(window, monkeypatch, dialogs):
+def test_rename_delete_and_open_a_runs_agent(window, monkeypatch, dialogs, qtbot):
     panel = window.runs_panel
     panel.table.selectRow(rows(panel)["lr 0.001 seed 0"])
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("baseline", True))
     panel.rename_button.click()
+    settle(panel, qtbot)
     assert "baseline" in rows(panel)
     panel.table.clearSelection()
     panel.table.selectRow(rows(panel)["baseline"])
@@ -102,6 +128,7 @@ def test_rename_delete_and_open_a_runs_agent(window, monkeypatch, dialogs):
     dialogs["answer"] = QMessageBox.StandardButton.Yes
     folder = panel.selected_runs()[0].folder
     panel.delete_button.click()
+    settle(panel, qtbot)
     assert "baseline" not in rows(panel) and not folder.exists()
     assert "Delete 1 run and their files" in dialogs["question"][-1][1]
     panel.table.clearSelection()
@@ -110,10 +137,9 @@ def test_rename_delete_and_open_a_runs_agent(window, monkeypatch, dialogs):
     assert window.run.trainer is not None and window.run.trainer.step == 600 and window.run.trainer.config.lr == 0.0003
 
 
-def test_export_the_comparison_and_the_table_of_groups(window, monkeypatch, tmp_path):
+def test_export_the_comparison_and_the_table_of_groups(window, monkeypatch, tmp_path, qtbot):
     panel = window.runs_panel
-    for name in rows(panel):
-        panel.table.item(rows(panel)[name], 0).setCheckState(Qt.CheckState.Checked)
+    check(panel, qtbot, list(rows(panel)))
     panel.group_box.setChecked(True)
     target = {"path": str(tmp_path / "cmp.png")}
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (target["path"], ""))
@@ -129,16 +155,16 @@ def test_export_the_comparison_and_the_table_of_groups(window, monkeypatch, tmp_
     assert lines[1].startswith("lr=0.0003,2,0 1,") or lines[1].startswith("lr=0.001,2,0 1,")
 
 
-def test_an_unreadable_run_is_shown_as_such(window):
+def test_an_unreadable_run_is_shown_as_such(window, qtbot):
     panel = window.runs_panel
     bad = panel.runs_dir / "from-a-newer-version"
     bad.mkdir()
     (bad / "run.json").write_text(json.dumps({"format": "dqn-studio-run", "version": 7}))
-    panel.refresh()
+    settle(panel, qtbot)
     row = rows(panel)["from-a-newer-version (unreadable)"]
-    assert panel.table.item(row, column(panel, "status")).text() == "unreadable"
-    assert "newer DQN Studio" in panel.table.item(row, 1).toolTip()
-    assert not panel.table.item(row, 0).flags() & Qt.ItemFlag.ItemIsUserCheckable
+    assert cell(panel, row, "status") == "unreadable"
+    assert "newer DQN Studio" in panel.model.index(row, 1).data(Qt.ItemDataRole.ToolTipRole)
+    assert not panel.model.flags(panel.model.index(row, 0)) & Qt.ItemFlag.ItemIsUserCheckable
 
 
 @pytest.mark.slow
@@ -150,13 +176,13 @@ def test_the_window_records_its_run_and_the_panel_follows_it_live(make_window, q
     run_id = next(iter(w.runs_panel.runs))
     qtbot.waitUntil(lambda: w.runs_panel.runs[run_id].status == "running"
                     and (w.runs_panel.runs[run_id].info.get("counters") or {}).get("steps", 0) > 0, timeout=WAIT)
-    w.runs_panel.table.item(0, 0).setCheckState(Qt.CheckState.Checked)
+    check(w.runs_panel, qtbot, [w.runs_panel.runs[run_id].name])
     first = len(w.runs_panel.runs[run_id].episodes["step"])
-    qtbot.waitUntil(lambda: len(w.runs_panel.runs[run_id].episodes["step"]) > first + 5, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(w.runs_panel.runs[run_id].episodes.get("step", ())) > first + 5, timeout=WAIT)
     assert w.plots.overlay_labels == [w.runs_panel.runs[run_id].name]
     w.training.stop()
     qtbot.waitUntil(lambda: w.training.session is None, timeout=WAIT)
-    w.runs_panel.refresh()
+    settle(w.runs_panel, qtbot)
     run = w.runs_panel.runs[run_id]
     assert run.status == "stopped" and run.info["source"] == "window" and run.info["preset"] == "tutorial-state"
     assert run.agent_path() is not None and run.info["counters"]["steps"] == w.run.trainer.step
@@ -166,19 +192,21 @@ def test_the_window_records_its_run_and_the_panel_follows_it_live(make_window, q
     assert len(w.runs_panel.runs) == 1
 
 
-def test_the_table_comes_from_run_json_and_series_are_read_only_for_compared_runs(window):
+def test_the_table_comes_from_run_json_and_series_are_read_only_for_compared_runs(window, qtbot):
     panel = window.runs_panel
     assert not any(run.metrics_loaded for run in panel.runs.values())          # nothing compared: no series read
     assert all(len(run.evals) == 0 and run.final_eval() is not None for run in panel.runs.values())
     first = sorted(panel.runs)[0]
-    final_column = panel._columns.index("last eval")
-    shown = panel.table.item(rows(panel)[panel.runs[first].name], final_column).text()
+    shown = cell(panel, rows(panel)[panel.runs[first].name], "last eval")
     assert shown == f"{panel.runs[first].final_eval():.1f}"                      # the table from run.json alone
     panel.set_checked([first])
+    settle(panel, qtbot)
     run = panel.runs[first]
     assert run.metrics_loaded and isinstance(run.evals["mean"], type(run.episodes["step"]))
     assert len(run.episodes["step"]) > 0 and run.final_eval() == float(run.evals["mean"][-1])
     panel.set_checked([])
+    settle(panel, qtbot)
+    run = panel.runs[first]
     assert not run.metrics_loaded and run.episodes == {}                         # dropped when unchecked
 
 

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from conftest import WAIT
 from dqn_core.experiments.runs import list_runs, read_run
 
 
@@ -156,8 +157,9 @@ def test_training_sweep_runs_from_the_window_and_its_trials_are_grouped_in_the_r
         pass
     assert finished.args[0] == 0, finished.args[1]
     panel = w.runs_panel
-    panel.refresh()
-    assert len(panel.runs) == 4 and all(r.status == "finished" for r in panel.runs.values())
+    qtbot.waitUntil(lambda: panel.auto_check_prefix is None and not panel.loader.busy and len(panel.runs) == 4
+                    and all(r.metrics_loaded for r in panel.runs.values()), timeout=WAIT)
+    assert all(r.status == "finished" for r in panel.runs.values())
     assert panel.checked == set(panel.runs) and panel.group_box.isChecked()
     assert w.plots.overlay_labels == ["lr=0.001 (2 runs, 2 seeds)", "lr=0.0023 (2 runs, 2 seeds)"]
     assert "finished" in w.statusBar().currentMessage()

@@ -94,7 +94,7 @@ def test_record_video_from_the_file_menu_and_cancel_keeps_the_old_file(make_wind
     def cancelled(path, frames, fps=30.0, progress=None):
         return real(path, frames, fps, lambda n: n < 5)      # as if Cancel were pressed at the fifth frame
 
-    monkeypatch.setattr("app.video_export.write_video", cancelled)
+    monkeypatch.setattr("app.exports.write_video", cancelled)
     w.actions_by_name["record"].trigger()
     assert out.read_bytes() == before and "cancelled" in w.statusBar().currentMessage()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

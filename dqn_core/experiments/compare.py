@@ -166,7 +166,7 @@ class Group:
     def label(self) -> str:
         if not self.params:
             return f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''}"
-        return ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
+        return ", ".join(f"{k}={short_value(v)}" for k, v in self.params.items())
 
 
 def group_runs(runs: Sequence[Run]) -> list[Group]:
@@ -238,7 +238,7 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
-def _short(value: Any) -> str:
+def short_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list):

@@ -1,0 +1,54 @@
+"""What the plots draw for compared runs: one curve per run, named by what differs between them, or with Group by
+config one mean line and band per config — each in a colour no curve of the current run has."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from dqn_core.experiments.compare import ema, group_band, group_runs, series, short_value
+from dqn_core.experiments.runs import Run, settings_that_differ
+
+from .plots import Overlay
+
+PLOT_SERIES = ("duration", "eval", "loss", "q", "epsilon")
+
+
+def run_label(run: Run, differing: list[str]) -> str:
+    """A compared run's legend entry: the settings in which the compared runs differ, and its seed (its name where
+    they differ in nothing but the seed)."""
+    config = run.info.get("config") or {}
+    parts = [f"{name}={short_value(config.get(name))}" for name in differing]
+    return ", ".join(parts + [f"seed {run.info.get('seed')}"]) if parts else run.name
+
+
+def compared_overlays(runs: list[Run], grouped: bool, band_kind: str, smoothing: float, x_unit: str,
+                      colour_of: Callable[[str], str]) -> list[Overlay]:
+    """Curves (or groups' mean lines and bands) of `runs`, whose series are read, over `x_unit`."""
+    if grouped:
+        out = []
+        for group in group_runs(runs):
+            curves, bands = {}, {}
+            for key in PLOT_SERIES:
+                b = group_band(group, key, x_unit, band_kind, smoothing)
+                if len(b.x):
+                    curves[key] = (b.x, b.mean)
+                    bands[key] = (b.x, b.low, b.high)
+            out.append(Overlay(f"{group.label()} ({group.count_text()})", colour_of(group.key), curves, bands))
+        return out
+    differing = [n for n in settings_that_differ(runs) if n != "seed"]
+    out = []
+    for run in runs:
+        curves = {}
+        for key in PLOT_SERIES:
+            x, y = series(run, key, x_unit)
+            curves[key] = (np.asarray(x, float), ema(y, smoothing))
+        out.append(Overlay(run_label(run, differing), colour_of(run.id), curves))
+    return out
+
+
+def curve_colours(runs: list[Run], grouped: bool, colour_of: Callable[[str], str]) -> dict[str, str]:
+    """Each compared run's colour in the table: its own curve's, or its group's."""
+    if not grouped:
+        return {r.id: colour_of(r.id) for r in runs}
+    return {r.id: colour_of(group.key) for group in group_runs(runs) for r in group.runs}
