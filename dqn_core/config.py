@@ -177,6 +177,11 @@ class TrainConfig:
                      choices=("auto", "cpu", "cuda"), affects_learning=False)
     torch_threads: int = _p(0, "Environment", "CPU threads", "Torch intra-op threads; 0 picks automatically.",
                             minimum=0, maximum=64, step=1, live=True, zero_label="auto", affects_learning=False)
+    learner_thread: bool = _p(False, "Environment", "Learn in a second thread",
+                              "Updates run in a thread of their own while the envs step (both cores of a laptop "
+                              "working); the envs act with a copy of the network at most one update behind. Faster "
+                              "where updates are costly (Atari); a run is then not repeated exactly from its seed.",
+                              affects_learning=False)
     max_episode_steps: int = _p(0, "Environment", "Episode step limit",
                                 "Truncate episodes after this many steps; 0 keeps the environment's own limit.",
                                 minimum=0, maximum=1_000_000, step=1, unit="steps", zero_label="environment's own")

@@ -127,7 +127,7 @@ def test_dependent_settings_apply_once_what_they_depend_on_is_chosen():
 def test_what_does_not_change_learning_is_one_set_in_the_spec():
     from dqn_core.config import NOT_LEARNING
 
-    assert NOT_LEARNING == {"seed", "device", "torch_threads"}
+    assert NOT_LEARNING == {"seed", "device", "torch_threads", "learner_thread"}
 
 
 def test_a_batch_larger_than_the_replay_memory_is_refused_wherever_it_is_set():

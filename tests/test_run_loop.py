@@ -2,6 +2,7 @@
 the run folder as the save: what Start does after a solve, what a change after it does, and when Quit asks."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conftest import WAIT
@@ -92,3 +93,64 @@ def test_one_step_on_an_opened_agent_then_quit_asks_to_save(make_window, qtbot, 
     w.close()
     assert dialogs["question"] and "1 training step" in dialogs["question"][-1][1]
     assert w.isVisible()                                                     # Cancel keeps the window
+
+
+def test_reset_clears_every_readout_of_the_old_run(make_window, qtbot):
+    w = make_window(device="cpu", eval_every=0)
+    w.training.start()
+    qtbot.waitUntil(lambda: w.run.trainer is not None and w.run.trainer.step > 300 and w.env_view.frames_shown > 5,
+                    timeout=WAIT)
+    w.training.stop()
+    qtbot.waitUntil(lambda: w.training.session is None, timeout=WAIT)
+    labels = w.status.labels
+    assert labels["steps"].text() != "steps 0" and w.env_view.screen.image is not None
+    w.actions_by_name["reset"].trigger()
+    assert w.run.trainer is None and "no agent yet" in w.windowTitle()
+    assert labels["steps"].text() == "steps 0" and labels["episodes"].text() == "episodes 0"
+    assert labels["replay"].text() == f"replay 0/{w.run.config.replay_capacity:,} (0%)"
+    assert labels["elapsed"].text() == "trained 00:00" and labels["rate"].text() == "idle"
+    assert w.env_view.screen.image is None and w.env_view.bars.values is None and not w.env_view.input_views
+    assert not w.run.metrics.episodes["step"] and w.plots.banner.kind != "success"
+    assert w.actions_by_name["start"].text() == "Start"
+
+
+def test_an_opened_agent_trains_on_in_a_run_named_after_its_file(make_window, qtbot, tmp_path):
+    w = make_window(device="cpu", eval_every=0)
+    w.training.step(5)
+    qtbot.waitUntil(lambda: w.run.trainer is not None and w.run.trainer.step >= 5 and w.training.paused, timeout=WAIT)
+    w.training.stop()
+    qtbot.waitUntil(lambda: w.training.session is None, timeout=WAIT)
+    assert w.run.trainer.save(str(tmp_path / "my-cartpole.dqn")).ok
+    assert w.files.open_agent(str(tmp_path / "my-cartpole.dqn"))
+    assert w.panel.shown_preset() == "from agent my-cartpole.dqn" and w.status.labels["steps"].text() == "steps 5"
+    assert w.env_view.screen.image is None                      # nothing of the run before stays on screen
+    w.training.step(3)
+    qtbot.waitUntil(lambda: w.run.recorder is not None and w.training.paused, timeout=WAIT)
+    assert w.run.recorder.run_id.startswith("my-cartpole-CartPole-v1-s")
+    w.training.stop()
+    qtbot.waitUntil(lambda: w.training.session is None, timeout=WAIT)
+
+
+def test_grouping_runs_of_different_budgets_says_how_many_runs_each_point_averages(make_window, qtbot, tmp_path):
+    """A long run and a short one of the same settings: one group of '2 runs, 2 seeds', whose band stops where the
+    short run's data ends (past it, the mean is one run's)."""
+    from dqn_core.cli.main import train_main
+
+    runs = tmp_path / "runs"
+    for seed, steps in (("0", "3000"), ("1", "1000")):
+        assert train_main(["--preset", "tutorial-state", "--steps", steps, "--seed", seed, "--set", "eval_every=500",
+                           "--set", "eval_unit=steps", "--set", "eval_episodes=2", "--runs-dir", str(runs), "--quiet",
+                           "--set", "stop_when_solved=false"]) == 0
+    w = make_window()
+    panel = w.runs_panel
+    panel.set_runs_dir(runs)
+    qtbot.waitUntil(lambda: len(panel.runs) == 2 and not panel.loader.busy, timeout=WAIT)
+    panel.group_box.setChecked(True)
+    panel.set_checked(list(panel.runs))
+    qtbot.waitUntil(lambda: all(r.metrics_loaded for r in panel.runs.values()) and not panel.loader.busy,
+                    timeout=WAIT)
+    assert w.plots.overlay_labels == ["tutorial-state (2 runs, 2 seeds)"]
+    w.plots.set_x_unit("step")
+    x, low, high = panel.overlays()[0].bands["duration"]
+    short_end = max(r.episodes["step"][-1] for r in panel.runs.values() if r.info["counters"]["steps"] == 1000)
+    assert np.isnan(low[x > short_end + 200]).all() and not np.isnan(low[x < short_end - 200]).all()

@@ -84,7 +84,7 @@ class Progress:
         seconds = trainer.wall_seconds - start_wall
         rate = run_steps / seconds if seconds > 0 else 0.0
         line = (f"{bar} {100 * frac:5.1f}% | episode {trainer.episode:,} | step {trainer.step:,} | "
-                f"return (last 100) {mean if math.isfinite(mean) else 0:6.1f}{self.eval_text} | {rate:,.0f} steps/s avg | "
+                f"return100 {mean if math.isfinite(mean) else 0:6.1f}{self.eval_text} | {rate:,.0f} steps/s avg | "
                 f"{format_clock(trainer.wall_seconds)}{self._eta(frac, now)}")
         if self.tty:
             sys.stderr.write("\r" + line + "\x1b[K")

@@ -164,8 +164,9 @@ class Group:
         return f"{runs} run{'s' if runs != 1 else ''}, {seeds} seed{'s' if seeds != 1 else ''}"
 
     def label(self) -> str:
+        """The settings in which it differs from the other groups; with none, its preset (or its first run's name)."""
         if not self.params:
-            return f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''}"
+            return str(self.runs[0].info.get("preset") or self.runs[0].name)
         return ", ".join(f"{k}={short_value(v)}" for k, v in self.params.items())
 
 

@@ -96,6 +96,7 @@ class DQNAgent:
         # which costs ~10 % of a small network's training time, so other networks never switch.
         self._has_batchnorm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.q_net.modules())
         self.td_errors: torch.Tensor | None = None    # of the last update, for prioritized replay
+        self.acting_net = self.q_net    # what acting and greedy play use: a learner thread's copy, where there is one
 
     # ---- acting ------------------------------------------------------------------------------------------------
     def q_values(self, stacked: np.ndarray) -> np.ndarray:
@@ -107,12 +108,13 @@ class DQNAgent:
         x = to_device(stacked, self.device)
         n = stacked.shape[0]
         x = x.reshape(n, -1, *stacked.shape[3:]) if stacked.ndim == 5 else x.reshape(n, -1)
+        net = self.acting_net
         if self._has_batchnorm:
-            self.q_net.eval()
+            net.eval()
         with torch.inference_mode():
-            q = self.q_net(x).float().cpu().numpy()
+            q = net(x).float().cpu().numpy()
         if self._has_batchnorm:
-            self.q_net.train()
+            net.train()
         return q
 
     def act(self, stacked: np.ndarray, eps: float, rng: np.random.Generator,

@@ -175,7 +175,7 @@ def _restore(trainer, meta: dict[str, Any], arrays: dict[str, np.ndarray], where
         # Without the replay memory (or an env whose state cannot be captured) the open episode cannot continue
         # exactly: the next run starts a fresh one.
         trainer.env.restore({**meta["env"], "restorable": False}, env_arrays)
-    trainer.restore(counters, metrics, eval_from_dict(meta.get("last_eval")), episode_continues=restored)
+    restore_counters(trainer, counters, metrics, eval_from_dict(meta.get("last_eval")), episode_continues=restored)
 
 
 def eval_from_dict(last: dict[str, Any] | None) -> EvalResult | None:
@@ -184,3 +184,21 @@ def eval_from_dict(last: dict[str, Any] | None) -> EvalResult | None:
     return EvalResult(last["step"], last["episode"], last["mean"], last["std"], tuple(last["returns"]),
                       last["threshold"], last["solved"], last.get("confirm_mean"), last.get("confirm_episodes", 0),
                       bool(last.get("new_best", False)))
+
+
+def restore_counters(trainer, counters: dict[str, Any], metrics: Metrics, last_eval: Any,
+                     episode_continues: bool) -> None:
+    """Give `trainer` the counters an agent file kept (older files may lack some), its metrics and last evaluation;
+    with `episode_continues` the first env's open episode goes on, else the next run starts a fresh one."""
+    t, c = trainer, counters
+    t.step, t.episode, t.updates = int(c["step"]), int(c["episode"]), int(c["updates"])
+    t.env_steps = int(c.get("env_steps", t.step))        # files from before action repeat existed
+    t.wall_seconds = float(c["wall_seconds"])
+    t.solved_at_step, t.solved_at_seconds = c.get("solved_at_step"), c.get("solved_at_seconds")
+    t.evals_done = int(c.get("evals_done", 0))
+    t.open_row.restore(list(c.get("stats_acc", [0.0, 0.0, 0.0, 0])))
+    t.metrics, t.last_eval = metrics, last_eval
+    t.episodes_open[0] = episode_continues
+    t.episode_steps[0] = int(c["episode_step"]) if episode_continues else 0
+    t.episode_returns[0] = float(c["episode_return"]) if episode_continues else 0.0
+    t.agent.apply_config(t.config, t.learning_rate)        # the rate at the restored step

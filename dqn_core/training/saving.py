@@ -1,7 +1,7 @@
 """A trainer's agent as plain state, and written to an agent file (the format is `agentfile`'s).
 
 `capture` gives what a file keeps — a JSON-ready dict and named arrays, no pickle anywhere — and the agent-file
-writer takes it as it is; the trainer's own counters come from `Trainer.state()`. Nothing here imports the trainer.
+writer takes it as it is; the trainer's own counters come from `counters`. Nothing here imports the trainer.
 """
 from __future__ import annotations
 
@@ -29,6 +29,16 @@ def eval_to_dict(last: EvalResult | None) -> dict[str, Any] | None:
         "step": last.step, "episode": last.episode, "mean": last.mean_return, "std": last.std_return,
         "returns": list(last.returns), "threshold": last.threshold, "solved": last.solved,
         "confirm_mean": last.confirm_mean, "confirm_episodes": last.confirm_episodes, "new_best": last.new_best}
+
+
+def counters(trainer) -> dict[str, Any]:
+    """The trainer's counters and its first env's open episode (exact resume is for one env), as plain values."""
+    t = trainer
+    return {"step": t.step, "env_steps": t.env_steps, "episode": t.episode, "updates": t.updates,
+            "episode_step": t.episode_steps[0], "episode_return": t.episode_returns[0],
+            "episode_open": t.episodes_open[0], "wall_seconds": t.wall_seconds,
+            "solved_at_step": t.solved_at_step, "solved_at_seconds": t.solved_at_seconds,
+            "evals_done": t.evals_done, "stats_acc": t.open_row.state()}
 
 
 def capture(trainer, include_replay: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -61,7 +71,7 @@ def capture(trainer, include_replay: bool) -> tuple[dict[str, Any], dict[str, np
         "config": trainer.config.to_dict(),
         "model": {"frame_shape": list(trainer.env.frame_shape), "history": trainer.input_frames,
                   "n_actions": trainer.env.n_actions},
-        "counters": trainer.state(),
+        "counters": counters(trainer),
         "last_eval": eval_to_dict(trainer.last_eval),
         "optimizer": {"param_groups": opt_state["param_groups"], "scalars": opt_scalars},
         "rng": {"numpy": trainer.rng.bit_generator.state},

@@ -23,6 +23,7 @@ from dqn_core.training import events as ev
 from dqn_core.training.best import BestAgent
 from dqn_core.training.control import Control, SaveRequest
 from dqn_core.training.evaluation import Evaluator, env_seed
+from dqn_core.training.learner import Learner
 from dqn_core.training.metrics import Metrics
 from dqn_core.training.saving import capture, save_agent
 from dqn_core.training.stats import STATS_INTERVAL, OpenRow, StatsStream, run_summary
@@ -59,6 +60,7 @@ class Trainer:
         self.evaluator = Evaluator(self.agent, config)
         self.best = BestAgent()
         self.open_row = OpenRow(self.device)
+        self.learner: Learner | None = None        # updates in a second thread (config.learner_thread), per run()
         self._stats_stream = StatsStream()
         self._last_frame_time = 0.0
         self.step = 0                              # decisions (agent steps); every schedule counts these
@@ -74,32 +76,6 @@ class Trainer:
         self.episode_steps = [0] * self.num_envs
         self.episode_returns = [0.0] * self.num_envs
         self.episodes_open = [False] * self.num_envs
-
-    # ---- plain state (what an agent file keeps of the counters) -------------------------------------------------
-    def state(self) -> dict[str, Any]:
-        """The counters and the first env's open episode (exact resume is for one env), as plain values."""
-        return {"step": self.step, "env_steps": self.env_steps, "episode": self.episode, "updates": self.updates,
-                "episode_step": self.episode_steps[0], "episode_return": self.episode_returns[0],
-                "episode_open": self.episodes_open[0], "wall_seconds": self.wall_seconds,
-                "solved_at_step": self.solved_at_step, "solved_at_seconds": self.solved_at_seconds,
-                "evals_done": self.evals_done, "stats_acc": self.open_row.state()}
-
-    def restore(self, counters: dict[str, Any], metrics: Metrics, last_eval: ev.EvalResult | None,
-                episode_continues: bool) -> None:
-        """Take counters as `state()` gives them (older files may lack some), the metrics and the last evaluation;
-        with `episode_continues` the first env's open episode goes on, else the next run starts a fresh one."""
-        c = counters
-        self.step, self.episode, self.updates = int(c["step"]), int(c["episode"]), int(c["updates"])
-        self.env_steps = int(c.get("env_steps", self.step))        # files from before action repeat existed
-        self.wall_seconds = float(c["wall_seconds"])
-        self.solved_at_step, self.solved_at_seconds = c.get("solved_at_step"), c.get("solved_at_seconds")
-        self.evals_done = int(c.get("evals_done", 0))
-        self.open_row.restore(list(c.get("stats_acc", [0.0, 0.0, 0.0, 0])))
-        self.metrics, self.last_eval = metrics, last_eval
-        self.episodes_open[0] = episode_continues
-        self.episode_steps[0] = int(c["episode_step"]) if episode_continues else 0
-        self.episode_returns[0] = float(c["episode_return"]) if episode_continues else 0.0
-        self.agent.apply_config(self.config, self.learning_rate)        # the rate at the restored step
 
     # ---- public queries ----------------------------------------------------------------------------------------
     @property
@@ -135,6 +111,8 @@ class Trainer:
         self._stats_stream.start(self.metrics, self.step)
         reason = "stopped"
         tick = time.perf_counter()
+        if self.config.learner_thread:
+            self.learner = Learner(self.agent)
         try:
             for i in range(self.num_envs):            # one frame per env, in env order (the replay's layout)
                 if not self.episodes_open[i]:
@@ -170,6 +148,7 @@ class Trainer:
                 if self.config.stop_when_solved and last is not None and last.solved and last.step > start_step:
                     reason = "solved"
                     break
+            self._settle()
             self.wall_seconds += time.perf_counter() - tick
             yield self._stats_stream.event(self)
             yield ev.Finished(reason, self.summary(start_step, start_wall))
@@ -178,6 +157,10 @@ class Trainer:
                             "The weights from before that update are kept; try a lower learning rate.", self.step)
         except (ConfigError, MemoryError, RuntimeError, ValueError) as exc:
             yield ev.Failed(f"Training stopped at step {self.step}: {type(exc).__name__}: {exc}", self.step)
+        finally:
+            if self.learner is not None:
+                self.learner, learner = None, self.learner
+                learner.close()
 
     def _begin_episode(self, i: int) -> None:
         frame = self.envs[i].reset()
@@ -220,6 +203,7 @@ class Trainer:
             if rounds:
                 self._train(rounds * cfg.gradient_steps)
         if cfg.target_update_unit == "steps" and _crossings(before, self.step, cfg.target_update):
+            self._settle()
             self.agent.sync_target(cfg.tau)
         if _crossings(before, self.step, STATS_INTERVAL):
             self.open_row.close(self.metrics, self.step, eps)
@@ -232,15 +216,27 @@ class Trainer:
         return ended
 
     def _train(self, count: int) -> None:
-        """`count` TD updates in a row (nothing is stored between them)."""
+        """`count` TD updates in a row (nothing is stored between them): here, or handed to the learner thread."""
         cfg = self.config
         beta = cfg.per_beta_start + (1.0 - cfg.per_beta_start) * min(1.0, self.step / cfg.per_beta_steps)
+        self._settle()                           # a learner thread's round before: statistics, the actor's copy
         self.agent.set_lr(self.learning_rate)
+        if self.learner is not None:
+            self.learner.submit(list(self.replay.sample_batches(count, cfg.batch_size, self.rng, cfg.gamma,
+                                                                 cfg.n_step, beta)))
+            self.updates += count
+            return
         for batch in self.replay.sample_batches(count, cfg.batch_size, self.rng, cfg.gamma, cfg.n_step, beta):
             self.open_row.add(self.agent.queue_update(batch))
             if cfg.prioritized:
                 self.replay.update_priorities(batch.indices, self.agent.td_errors.cpu().numpy(), cfg.per_alpha)
             self.updates += 1
+
+    def _settle(self) -> None:
+        """Wait for the learner thread's round in flight, if any, and take in what it did: before anything reads or
+        writes the networks (target syncs, evaluations, saves, live changes) and at the end of a run."""
+        if self.learner is not None:
+            self.learner.settle(self.open_row, self.replay, self.config.per_alpha)
 
     def _after_episode(self, control: Control, i: int) -> Iterator[Any]:
         self.episode += 1
@@ -250,6 +246,7 @@ class Trainer:
                             wall_seconds=self.wall_seconds)
         cfg = self.config
         if cfg.target_update_unit == "episodes" and self.episode % cfg.target_update == 0:
+            self._settle()
             self.agent.sync_target(cfg.tau)
         if self.num_envs == 1:
             self._begin_episode(i)
@@ -279,6 +276,7 @@ class Trainer:
     def evaluate(self, episodes: int, control: Control | None = None) -> ev.EvalResult | None:
         """Greedy returns over `episodes` episodes on envs of the evaluator's own (confirmed on fresh ones where the
         config asks); kept as the best agent when it scores highest so far. None if a stop interrupted it."""
+        self._settle()
         result = self.evaluator.evaluate(self.evals_done, episodes, self.solved_threshold(), control)
         if result is None:
             return None
@@ -308,7 +306,10 @@ class Trainer:
 
     # ---- requests between steps ----------------------------------------------------------------------------------
     def _serve_requests(self, control: Control) -> Iterator[Any]:
-        for request in control.pending():
+        requests = control.pending()
+        if requests:
+            self._settle()
+        for request in requests:
             if isinstance(request, SaveRequest):
                 yield self.save(request.path, request.include_replay, request.best)
             else:
