@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
-
-from dqn_core.experiments.compare import ema, group_band, group_runs, series, short_value
+from dqn_core.experiments.compare import ema, group_band, group_runs, series, short_value, thin
 from dqn_core.experiments.runs import Run, settings_that_differ
 
 from .plots import Overlay
@@ -41,8 +39,8 @@ def compared_overlays(runs: list[Run], grouped: bool, band_kind: str, smoothing:
     for run in runs:
         curves = {}
         for key in PLOT_SERIES:
-            x, y = series(run, key, x_unit)
-            curves[key] = (np.asarray(x, float), ema(y, smoothing))
+            x, y = thin(*series(run, key, x_unit))
+            curves[key] = (x, ema(y, smoothing))
         out.append(Overlay(run_label(run, differing), colour_of(run.id), curves))
     return out
 

@@ -48,6 +48,7 @@ class RunsPanel(QWidget):
         self.auto_check_prefix: str | None = None   # a sweep started from the window: its runs check themselves
         self._auto_check_until: int | None = None   # ... up to the read with this number
         self.reads = 0                               # reads of the runs folder shown so far
+        self._rows_hidden = False                    # the filter hides some rows
         self._build_controls()
         self._build_layout()
         self.loader = RunsLoader(self)
@@ -182,8 +183,14 @@ class RunsPanel(QWidget):
     # ---- the table -------------------------------------------------------------------------------------------------
     def _apply_filter(self) -> None:
         words = self.filter.text().lower().split()
+        if not words and not self._rows_hidden:
+            return                                  # nothing to show or hide: no call per row (10,000 runs)
+        hidden = False
         for row, item in enumerate(self.model.rows):
-            self.table.setRowHidden(row, bool(words) and not all(w in item.text for w in words))
+            hide = bool(words) and not all(w in item.text for w in words)
+            self.table.setRowHidden(row, hide)
+            hidden |= hide
+        self._rows_hidden = hidden
 
     def visible_run_ids(self) -> list[str]:
         return [r.run.id for i, r in enumerate(self.model.rows) if not self.table.isRowHidden(i)]

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import TRAIN
 from dqn_core.experiments.compare import (band, common_grid, ema, group_band, group_runs, group_table, group_table_csv,
-                                          resample)
+                                          resample, thin)
 from dqn_core.experiments.runs import Run, delete_run, list_runs, read_run, rename_run, settings_that_differ
 
 
@@ -92,6 +92,39 @@ def test_rename_delete_and_unreadable_runs(tmp_path):
     assert not run.folder.exists() and set(list_runs(runs)) == {"from-the-future", "broken"}
 
 
+def test_the_binary_series_hold_the_json_lines_numbers_and_a_torn_row_waits(tmp_path, state_config):
+    from dqn_core.experiments.runs import FolderSink, RunRecorder, recorded
+    from dqn_core.experiments.series import FILES
+    from dqn_core.training.control import Control
+    from dqn_core.training.trainer import Trainer
+
+    trainer = Trainer(state_config.replace(eval_every=300, eval_unit="steps", eval_episodes=2))
+    recorder = RunRecorder(trainer, FolderSink(tmp_path), "r1")
+    control = Control()
+    control.patch({"lr": 0.0005})                                   # a live change: in the JSON lines only
+    for _ in recorded(trainer.run(control, max_steps=900), recorder):
+        pass
+    recorder.close("finished")
+    folder = tmp_path / "r1"
+    binary = read_run(folder)
+    for name in FILES:                                              # a run from before the binary series
+        (folder / name).rename(tmp_path / name)
+    parsed = read_run(folder)
+    assert len(binary.stats["step"]) == 90 and len(binary.evals["step"]) == 3 and len(binary.episodes["step"]) > 5
+    for kind in ("episodes", "stats", "evals"):
+        a, b = getattr(binary, kind), getattr(parsed, kind)
+        assert a.keys() == b.keys()
+        for column in a:                                            # the JSON rounds wall-clock seconds to 1 ms
+            np.testing.assert_allclose(a[column], b[column], atol=1e-3, equal_nan=True, err_msg=f"{kind}.{column}")
+    assert binary.changes == parsed.changes and binary.changes[0]["field"] == "lr"
+    for name in FILES:
+        (tmp_path / name).rename(folder / name)
+    with open(folder / "series-stats.f64", "ab") as f:
+        f.write(b"\x00" * 13)                                       # a killed writer's torn row
+    again = read_run(folder)
+    assert len(again.stats["step"]) == 90
+
+
 def test_ema_is_tensorboards_debiased_smoothing():
     # w = 0.5: s1 = 0.5·1 = 0.5 → /(1−0.5) = 1; s2 = 0.25 + 0.5·3 = 1.75 → /(1−0.25) = 2.333…;
     # NaN passes through and does not count; s3 = 0.875 + 0.5·5 = 3.375 → /(1−0.125) = 3.857…
@@ -99,6 +132,18 @@ def test_ema_is_tensorboards_debiased_smoothing():
     assert out[0] == pytest.approx(1.0) and out[1] == pytest.approx(1.75 / 0.75)
     assert np.isnan(out[2]) and out[3] == pytest.approx(3.375 / 0.875)
     assert list(ema([1.0, 2.0], 0.0)) == [1.0, 2.0]
+
+
+def test_a_long_curve_is_thinned_to_bin_means_before_it_is_smoothed_and_drawn():
+    x = np.arange(10_000, dtype=float)
+    y = x.copy()
+    y[5000:5010] = np.nan                                       # one bin with no finite value at all
+    tx, ty = thin(x, y, points=1000)
+    assert len(tx) == len(ty) == 1000
+    assert tx[0] == 4.5 and ty[0] == 4.5                        # the mean of 0…9
+    assert np.isnan(ty[500]) and ty[501] == pytest.approx(5014.5)
+    same_x, same_y = thin(x[:50], y[:50], points=1000)          # short curves are kept as they are
+    assert np.array_equal(same_x, x[:50])
 
 
 def test_resample_interpolates_inside_and_is_nan_outside():

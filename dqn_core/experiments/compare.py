@@ -42,6 +42,27 @@ def ema(values: Sequence[float], weight: float) -> np.ndarray:
     return out
 
 
+DRAWN_POINTS = 2000      # a compared curve is drawn from this many points at most (a plot is ~1,000 pixels wide)
+
+
+def thin(x: np.ndarray, y: np.ndarray, points: int = DRAWN_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most `points` points of a long series: consecutive points averaged in equal bins (non-finite values left
+    out; a bin with none is NaN). Smoothing is applied after thinning, as TensorBoard smooths its sampled points:
+    hundreds of thousands of points per curve cost seconds to smooth and draw and show nothing more."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = len(x)
+    if n <= points:
+        return x, y
+    starts = np.arange(0, n, -(-n // points))
+    counts = np.diff(np.append(starts, n))
+    finite = np.isfinite(y)
+    sums = np.add.reduceat(np.where(finite, y, 0.0), starts)
+    kept = np.add.reduceat(finite.astype(np.int64), starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(kept > 0, sums / np.maximum(kept, 1), np.nan)
+    return np.add.reduceat(x, starts) / counts, means
+
+
 def resample(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """y(x) linearly interpolated at the grid points inside [x₀, x_last]; NaN outside (a run says nothing about steps
     it never reached)."""
@@ -188,7 +209,7 @@ def group_runs(runs: Sequence[Run]) -> list[Group]:
 def group_band(group: Group, key: str, x_unit: str = "step", kind: str = "std", smoothing: float = 0.0,
                grid: np.ndarray | None = None, points: int = 200) -> Band:
     """The group's mean and band for one series, each run smoothed first, then resampled on a common grid."""
-    curves = [series(run, key, x_unit) for run in group.runs]
+    curves = [thin(*series(run, key, x_unit)) for run in group.runs]
     if grid is None:
         grid = common_grid([x for x, _ in curves], points)
     rows = np.array([resample(x, ema(y, smoothing), grid) for x, y in curves]) if curves else np.zeros((0, len(grid)))

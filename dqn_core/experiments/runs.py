@@ -33,6 +33,10 @@ import numpy as np
 
 from dqn_core import __version__
 from dqn_core.config import NOT_LEARNING, PARAM_SPECS, TrainConfig
+from dqn_core.experiments.series import FILES as SERIES_FILES
+from dqn_core.experiments.series import SERIES, encode
+from dqn_core.experiments.series import present as series_present
+from dqn_core.experiments.series import read_from as read_series
 from dqn_core.fileio import atomic_write_bytes
 from dqn_core.presets import load_preset
 from dqn_core.training import events as ev
@@ -53,6 +57,8 @@ class RunSink(Protocol):
     def save_file(self, run_id: str, name: str, write_to: Callable[[Path], Any]) -> None: ...
 
     def append(self, run_id: str, name: str, text: str) -> None: ...
+
+    def append_bytes(self, run_id: str, name: str, data: bytes) -> None: ...
 
 
 class FolderSink:
@@ -76,13 +82,16 @@ class FolderSink:
         write_to(folder / name)
 
     def append(self, run_id: str, name: str, text: str) -> None:
+        self.append_bytes(run_id, name, text.encode("utf-8"))
+
+    def append_bytes(self, run_id: str, name: str, data: bytes) -> None:
         handle = self._handles.get((run_id, name))
         if handle is None:
             folder = self.folder(run_id)
             folder.mkdir(parents=True, exist_ok=True)
-            handle = open(folder / name, "a", encoding="utf-8")
+            handle = open(folder / name, "ab")
             self._handles[(run_id, name)] = handle
-        handle.write(text)
+        handle.write(data)
         handle.flush()            # a killed process leaves every line it wrote
 
     def close(self, run_id: str | None = None) -> None:
@@ -144,6 +153,8 @@ class RunRecorder:
         }
         self._last_beat = 0.0
         self._tb = _tensorboard_writer(tensorboard_dir, trainer.config) if tensorboard_dir else None
+        for name, _ in SERIES.values():     # all three exist before run.json does: readers then use them alone
+            sink.append_bytes(run_id, name, b"")
         if trainer.metrics.episodes["step"] or trainer.metrics.evals["step"]:
             self._write_history(trainer.metrics)        # an opened agent's earlier training belongs to its run
         self.flush_info()
@@ -151,15 +162,18 @@ class RunRecorder:
     # ---- events ------------------------------------------------------------------------------------------------
     def record(self, event: Any) -> None:
         line: dict[str, Any] | None = None
+        rows: tuple[str, Any] | None = None          # the same numbers for the binary series (series.py)
         if isinstance(event, ev.EpisodeEnd) and not event.greedy:
             line = {"t": "episode", "episode": event.episode, "step": event.step, "duration": event.duration,
                     "return": event.total_return, "wall": round(event.wall_seconds, 3)}
+            rows = ("episode", [(event.step, event.duration, event.total_return, event.wall_seconds)])
             self._scalar("charts/episodic_return", event.total_return, event.step)
             self._scalar("charts/episodic_length", event.duration, event.step)
         elif isinstance(event, ev.StepStats) and len(event.steps):
             line = {"t": "stats", "step": event.steps.astype(int).tolist(),
                     "loss": [_finite(float(x)) for x in event.loss], "q": [_finite(float(x)) for x in event.q_mean],
                     "epsilon": event.epsilon.tolist(), "wall": round(event.elapsed_seconds, 3)}
+            rows = ("stats", np.stack([event.steps, event.loss, event.q_mean, event.epsilon], axis=1))
             for i, step in enumerate(event.steps.astype(int).tolist()):
                 self._scalar("losses/td_loss", event.loss[i], step)
                 self._scalar("losses/q_values", event.q_mean[i], step)
@@ -168,6 +182,8 @@ class RunRecorder:
             line = {"t": "eval", "step": event.step, "episode": event.episode, "mean": event.mean_return,
                     "std": event.std_return, "score": event.score, "solved": event.solved,
                     "wall": round(self.trainer.wall_seconds, 3)}
+            rows = ("eval", [(event.step, event.episode, event.mean_return, event.std_return,
+                              self.trainer.wall_seconds)])
             self._scalar("eval/mean_return", event.mean_return, event.step)
             self.info["last_eval"] = {"step": event.step, "mean": event.mean_return, "std": event.std_return,
                                       "score": event.score, "solved": event.solved}
@@ -188,6 +204,8 @@ class RunRecorder:
             self.flush_info()
         if line is not None:
             self.sink.append(self.run_id, METRICS, json.dumps(line, allow_nan=False) + "\n")
+        if rows is not None:
+            self.sink.append_bytes(self.run_id, SERIES[rows[0]][0], encode(*rows))
         if time.monotonic() - self._last_beat > HEARTBEAT_SECONDS:
             self.flush_info()
 
@@ -212,6 +230,13 @@ class RunRecorder:
         for change in metrics.changes:
             lines.append({"t": "change", **change})
         self.sink.append(self.run_id, METRICS, "".join(json.dumps(x) + "\n" for x in lines))
+        nan = [float("nan")]
+        for kind, columns in (("episode", [e["step"], e["duration"], e["total_return"], e["wall_seconds"]]),
+                              ("stats", [s["step"], s["loss"], s["q_mean"], s["epsilon"]]),
+                              ("eval", [v["step"], v["episode"], v["mean_return"], v["std_return"],
+                                        nan * len(v["step"])])):
+            self.sink.append_bytes(self.run_id, SERIES[kind][0],
+                                   encode(kind, np.array(columns, dtype=float).T.reshape(-1, len(columns))))
 
     # ---- run.json ----------------------------------------------------------------------------------------------
     def flush_info(self) -> None:
@@ -302,6 +327,7 @@ class Run:
     error: str | None = None
     metrics_loaded: bool = False          # the series above are read (run.json alone gives the table)
     _offset: int = 0                      # bytes of metrics.jsonl already read
+    _series_offsets: dict[str, int] = field(default_factory=dict)   # bytes of each binary series file read
     _stamp: tuple = ()                    # what the files looked like when last read
     fixed_status: str | None = None       # a snapshot's status, decided when it was taken
 
@@ -358,7 +384,7 @@ class Run:
     def drop_metrics(self) -> None:
         """Forget the series (a run no longer compared): the table needs only run.json."""
         self.episodes, self.stats, self.evals, self.changes = {}, {}, {}, []
-        self.metrics_loaded, self._offset = False, 0
+        self.metrics_loaded, self._offset, self._series_offsets = False, 0, {}
 
     def solved_at(self) -> int | None:
         value = self.info.get("solved_at_step")
@@ -427,15 +453,18 @@ def read_run(folder: str | Path, previous: Run | None = None, metrics: bool = Tr
 def _stamp(folder: Path) -> tuple:
     """What changes when a run is written: run.json's time and size, and how long its metrics are."""
     info = (folder / RUN_JSON).stat()
-    try:
-        metrics = (folder / METRICS).stat().st_size
-    except FileNotFoundError:
-        metrics = -1
-    return info.st_mtime_ns, info.st_size, metrics
+    sizes = []
+    for name in (METRICS, *SERIES_FILES):
+        try:
+            sizes.append((folder / name).stat().st_size)
+        except FileNotFoundError:
+            sizes.append(-1)
+    return info.st_mtime_ns, info.st_size, *sizes
 
 
 def _read_metrics(run: Run) -> None:
-    """Read what metrics.jsonl gained since the last read, appended to the run's numpy series."""
+    """Read what the run's metrics gained since the last read, appended to its numpy series: from the binary
+    series files where the run has them (series.py), else by parsing metrics.jsonl."""
     run.metrics_loaded = True
     path = run.folder / METRICS
     if not path.exists():
@@ -447,6 +476,21 @@ def _read_metrics(run: Run) -> None:
         f.seek(run._offset)
         data = f.read()
     end = data.rfind(b"\n") + 1              # a torn last line (a killed writer) waits for its end, or stays out
+    if series_present(run.folder):
+        try:
+            new, run._series_offsets = read_series(run.folder, run._series_offsets)
+        except ValueError:                     # rewritten from the start: read it all anew next time
+            run.drop_metrics()
+            return
+        run.episodes = _join(run.episodes, new["episode"])
+        run.stats = _join(run.stats, new["stats"])
+        run.evals = _join(run.evals, new["eval"])
+        if b'"change"' in data[:end]:          # live changes are in the JSON lines only
+            run.changes.extend(item for item in _json_lines(b"\n".join(
+                line for line in data[:end].split(b"\n") if b'"t": "change"' in line))
+                if isinstance(item, dict) and item.get("t") == "change")
+        run._offset += end
+        return
     rows: dict[str, list[dict[str, Any]]] = {"episode": [], "stats": [], "eval": []}
     for item in _json_lines(data[:end]):
         if not isinstance(item, dict):
@@ -495,6 +539,10 @@ def _extend(series: dict[str, np.ndarray], new: dict[str, list]) -> dict[str, np
     """Each column with the new values appended (float arrays; no Python objects kept per row)."""
     return {key: np.concatenate([series.get(key, np.zeros(0)), np.asarray(values, dtype=float)])
             for key, values in new.items()}
+
+
+def _join(series: dict[str, np.ndarray], new: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {key: np.concatenate([series[key], values]) if key in series else values for key, values in new.items()}
 
 
 def _number(x: Any) -> float | None:

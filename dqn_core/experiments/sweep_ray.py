@@ -31,6 +31,7 @@ from dqn_core.device import cpu_count
 from dqn_core.experiments.run_end import close_run, final_evaluation
 from dqn_core.experiments.runs import (METRICS, RUN_JSON, FolderSink, RunRecorder, read_run, recorded,
                                        tensorboard_available)
+from dqn_core.experiments.series import FILES as SERIES_FILES
 from dqn_core.fileio import atomic_write_bytes
 from dqn_core.training import events as ev
 from dqn_core.training.control import Control
@@ -53,6 +54,9 @@ class RunSinkActor:
 
     def append(self, run_id: str, name: str, text: str) -> None:
         self.sink.append(run_id, name, text)
+
+    def append_bytes(self, run_id: str, name: str, data: bytes) -> None:
+        self.sink.append_bytes(run_id, name, data)
 
     def read(self, run_id: str, name: str) -> bytes | None:
         path = self.sink.folder(run_id) / name
@@ -90,6 +94,9 @@ class ActorSink:
 
     def append(self, run_id: str, name: str, text: str) -> None:
         self.actor.append.remote(run_id, name, text)
+
+    def append_bytes(self, run_id: str, name: str, data: bytes) -> None:
+        self.actor.append_bytes.remote(run_id, name, data)
 
     def close(self, run_id: str) -> None:
         ray.get(self.actor.close.remote(run_id))
@@ -151,7 +158,7 @@ def run_trial(config: dict[str, Any], sink=None, spec: dict[str, Any] | None = N
         ray.get(sink.close.remote(run_id))
         tune.report({"eval_mean_return": float("nan"), "env_steps": 0, "failed": 1})
         return
-    ray.get(sink.reset.remote(run_id, METRICS))          # the history is rewritten from the agent's own
+    ray.get([sink.reset.remote(run_id, name) for name in (METRICS, *SERIES_FILES)])   # rewritten from the agent's
     context = ray.get_runtime_context()
     node = {"id": context.get_node_id(), "host": socket.gethostname(), "ip": ray.util.get_node_ip_address()}
     tb = Path(runs_dir) / run_id if socket.gethostname() == driver_host and _has_tensorboard() else None

@@ -142,11 +142,11 @@ class DQNAgent:
                  batched: bool) -> tuple[list[int], np.ndarray | None]:
         """The actions of the envs that act this step, and the first one's Q-values when wanted (for display): with
         `batched`, one forward pass for all (each env explores on its own draw); else one env, as `act`."""
+        if not observations:                   # every env ended at the last step: all start anew
+            return [], None
         if not batched:
             action, q = self.act(observations[0], eps, rng, want_q=want_q)
             return [action], q
-        if not observations:                   # every env ended at the last step: all start anew
-            return [], None
         chosen, q = self.act_batch(np.stack(observations), eps, rng, want_q=want_q)
         return chosen.tolist(), (q[0] if q is not None else None)
 

@@ -16,6 +16,8 @@ import torch
 
 from dqn_core.config import ConfigError, TrainConfig, live_changes
 from dqn_core.device import describe_device, resolve_device, reuse_freed_memory, set_threads
+from dqn_core.envs.atari_vector import AtariVector
+from dqn_core.envs.atari_vector import usable as vector_usable
 from dqn_core.envs.observed import ObservedEnv, input_frames
 from dqn_core.learning.agent import DQNAgent, NonFiniteLossError, epsilon, learning_rate
 from dqn_core.learning.replay import ReplayMemory
@@ -44,7 +46,10 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.num_envs = config.num_envs
-        self.envs = [ObservedEnv(config, env_seed(config.seed, i)) for i in range(self.num_envs)]
+        # With a learner thread, Atari games step in ale-py's vector env, outside Python's lock (atari_vector.py).
+        self.vector = AtariVector(config, env_seed(config.seed, 0), self.num_envs) if vector_usable(config) else None
+        self.envs = self.vector.lanes if self.vector else [ObservedEnv(config, env_seed(config.seed, i))
+                                                           for i in range(self.num_envs)]
         self.env = self.envs[0]                    # the one the window shows
         self.input_frames = input_frames(config)
         self.agent = DQNAgent(config, tuple(self.env.frame_shape), self.input_frames, self.env.n_actions,
@@ -114,8 +119,11 @@ class Trainer:
         if self.config.learner_thread:
             self.learner = Learner(self.agent)
         try:
+            if self.vector is not None and not any(self.episodes_open) and not self.vector._started:
+                for i, frame in enumerate(self.vector.reset_all()):
+                    self._episode_begun(i, frame)
             for i in range(self.num_envs):            # one frame per env, in env order (the replay's layout)
-                if not self.episodes_open[i]:
+                if not self.episodes_open[i] and self.vector is None:
                     self._begin_episode(i)
             was_paused = None
             while True:
@@ -163,11 +171,38 @@ class Trainer:
                 learner.close()
 
     def _begin_episode(self, i: int) -> None:
-        frame = self.envs[i].reset()
+        self._episode_begun(i, self.envs[i].reset())
+
+    def _episode_begun(self, i: int, frame: np.ndarray) -> None:
         self.replay.add_first(frame)
         self.episodes_open[i] = True
         self.episode_steps[i] = 0
         self.episode_returns[i] = 0.0
+
+    def _step_envs(self, acting: list[int], actions: list[int]) -> list[tuple | None]:
+        """Per env, in env order: None where its next episode began (its first frame is in the replay), else its
+        step's (frame, reward, terminated, truncated). The vector env steps all games in one call."""
+        if self.vector is None:
+            chosen = dict(zip(acting, actions))
+            out: list[tuple | None] = []
+            for i in range(self.num_envs):
+                if i in chosen:
+                    out.append(self.envs[i].step(chosen[i]))
+                else:
+                    self._begin_episode(i)              # this env's frame for this step
+                    out.append(None)
+            return out
+        full = [0] * self.num_envs
+        for i, action in zip(acting, actions):
+            full[i] = action
+        out = []
+        for i, (frame, reward, terminated, truncated, started) in enumerate(self.vector.step(full)):
+            if started:
+                self._episode_begun(i, frame)
+                out.append(None)
+            else:
+                out.append((frame, reward, terminated, truncated))
+        return out
 
     def _one_step(self, control: Control) -> Iterator[Any]:
         """One step of every env (an env whose episode ended last step starts its next one instead), the updates
@@ -181,12 +216,11 @@ class Trainer:
                                                batched=self.num_envs > 1)
         ended = []
         chosen = iter(actions)
-        for i in range(self.num_envs):
-            if not self.episodes_open[i]:
-                self._begin_episode(i)                  # this env's frame for this step
+        for i, outcome in enumerate(self._step_envs(acting, actions)):
+            if outcome is None:
                 continue
             env, action = self.envs[i], next(chosen)
-            frame, reward, terminated, truncated = env.step(action)
+            frame, reward, terminated, truncated = outcome
             # What learning sees may differ from the game: a lost life as an end, a reward as its sign.
             learn_terminal = terminated or (cfg.life_loss_terminal and env.life_lost)
             learn_reward = float(np.sign(reward)) if cfg.clip_rewards else reward
@@ -248,7 +282,7 @@ class Trainer:
         if cfg.target_update_unit == "episodes" and self.episode % cfg.target_update == 0:
             self._settle()
             self.agent.sync_target(cfg.tau)
-        if self.num_envs == 1:
+        if self.num_envs == 1 and self.vector is None:
             self._begin_episode(i)
         else:                        # its next episode starts at the next step, keeping one frame per env per step
             self.episodes_open[i] = False
