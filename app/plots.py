@@ -151,6 +151,8 @@ class PlotsPanel(QWidget):
     # ---- overlays (runs compared from the Runs panel) ---------------------------------------------------------------
     def set_overlays(self, overlays: list[Overlay]) -> None:
         """Replace the compared runs drawn over the plots: each one colour on every plot, named in the legend."""
+        if not overlays and not self._overlay_items:
+            return                                  # nothing drawn, nothing to draw: no relayout of the legend
         for plot_key, item in self._overlay_items:
             self.plots[plot_key].removeItem(item)
             if plot_key == "duration" and isinstance(item, pg.PlotDataItem) and self.plots["duration"].legend:

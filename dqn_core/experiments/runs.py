@@ -430,7 +430,7 @@ def read_run(folder: str | Path, previous: Run | None = None, metrics: bool = Tr
         run.drop_metrics()
     try:
         path = folder / RUN_JSON
-        stamp = _stamp(folder)
+        stamp = _stamp(folder, metrics)
         if previous is not None and stamp == run._stamp and not run.error and run.metrics_loaded == metrics:
             return run                          # nothing written since: the Runs panel polls every 2 s
         run._stamp = stamp
@@ -450,11 +450,12 @@ def read_run(folder: str | Path, previous: Run | None = None, metrics: bool = Tr
     return run
 
 
-def _stamp(folder: Path) -> tuple:
-    """What changes when a run is written: run.json's time and size, and how long its metrics are."""
+def _stamp(folder: Path, metrics: bool) -> tuple:
+    """What changes when a run is written: run.json's time and size, and how long its metrics are (with `metrics`,
+    its binary series too: a table of 10,000 runs has no use for three more stat calls each)."""
     info = (folder / RUN_JSON).stat()
     sizes = []
-    for name in (METRICS, *SERIES_FILES):
+    for name in (METRICS, *SERIES_FILES) if metrics else (METRICS,):
         try:
             sizes.append((folder / name).stat().st_size)
         except FileNotFoundError:
