@@ -43,6 +43,38 @@ class Overlay:
     bands: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
+def build_plots(layout_widget: pg.GraphicsLayoutWidget) -> dict[str, pg.PlotItem]:
+    """The five plots, one above the other with their x axes linked, and the legend above them all."""
+    plots: dict[str, pg.PlotItem] = {}
+    specs = [("duration", HEADLINE_TITLES["duration"], 3), ("eval", "Greedy evaluation return", 1),
+             ("loss", "TD loss", 1), ("q", "Mean max-Q", 1), ("epsilon", "ε (exploration)", 1)]
+    first = None
+    # The legend sits above the plots, not over the curves: it lists the current run's curves and every run
+    # compared with it, in columns, however many there are.
+    legend = pg.LegendItem(brush=pg.mkBrush(255, 255, 255, 0), colCount=4)
+    layout_widget.addItem(legend, row=0, col=0)
+    layout_widget.ci.layout.setRowStretchFactor(0, 0)
+    for row, (key, title, stretch) in enumerate(specs, start=1):
+        plot = layout_widget.addPlot(row=row, col=0, title=title)
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setDownsampling(mode="peak", auto=True)
+        plot.setClipToView(True)
+        if first is None:
+            first = plot
+            plot.legend = legend             # PlotItem.addItem(name=...) lists the item there
+        else:
+            plot.setXLink(first)
+        layout_widget.ci.layout.setRowStretchFactor(row, stretch)
+        # Axis text is most of a repaint's cost: cache each axis as a pixmap (redrawn only when its range
+        # changes), and label the shared x axis once, on the bottom plot.
+        for name in ("left", "bottom"):
+            plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        if row < len(specs):
+            plot.getAxis("bottom").setStyle(showValues=False)
+        plots[key] = plot
+    return plots
+
+
 class PlotsPanel(QWidget):
     """Five linked plots over episodes, steps or training time, with a labelled marker at every live hyperparameter
     change, and the runs compared in the Runs panel drawn over them."""
@@ -57,28 +89,7 @@ class PlotsPanel(QWidget):
         self._dirty = True
         self._marker_count = -1
         self.layout_widget = pg.GraphicsLayoutWidget()
-        self.plots: dict[str, pg.PlotItem] = {}
-        specs = [("duration", HEADLINE_TITLES["duration"], 3), ("eval", "Greedy evaluation return", 1),
-                 ("loss", "TD loss", 1), ("q", "Mean max-Q", 1), ("epsilon", "ε (exploration)", 1)]
-        first = None
-        for row, (key, title, stretch) in enumerate(specs):
-            plot = self.layout_widget.addPlot(row=row, col=0, title=title)
-            plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.setDownsampling(mode="peak", auto=True)
-            plot.setClipToView(True)
-            if first is None:
-                first = plot
-                plot.addLegend(offset=(10, 5), brush=pg.mkBrush(255, 255, 255, 210))   # markers label the top right
-            else:
-                plot.setXLink(first)
-            self.layout_widget.ci.layout.setRowStretchFactor(row, stretch)
-            # Axis text is most of a repaint's cost: cache each axis as a pixmap (redrawn only when its range
-            # changes), and label the shared x axis once, on the bottom plot.
-            for name in ("left", "bottom"):
-                plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            if row < len(specs) - 1:
-                plot.getAxis("bottom").setStyle(showValues=False)
-            self.plots[key] = plot
+        self.plots = build_plots(self.layout_widget)
         self.curves = {
             "duration": self.plots["duration"].plot(pen=pg.mkPen("#8ab4f8", width=1), name="each episode"),
             "mean100": self.plots["duration"].plot(pen=pg.mkPen("#d93025", width=2.5), name="100-episode mean"),
@@ -182,7 +193,7 @@ class PlotsPanel(QWidget):
         self.overlay_labels = [o.label for o in overlays]
         legend = self.plots["duration"].legend
         if legend is not None:
-            legend.setColumnCount(1 if len(overlays) < 2 else 2)
+            legend.setColumnCount(min(4, 2 + len(overlays)))
 
     # ---- drawing --------------------------------------------------------------------------------------------------
     def _x_of_steps(self, steps: np.ndarray) -> np.ndarray:

@@ -11,16 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
-                               QInputDialog, QLabel, QLineEdit, QMenu, QMessageBox, QPushButton, QSlider, QTableView,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QMenu, QPushButton, QSlider, QTableView, QToolButton, QVBoxLayout, QWidget)
 
-from dqn_core.experiments.compare import group_runs, group_table_csv
-from dqn_core.experiments.runs import Run, delete_run, rename_run
-from dqn_core.fileio import atomic_write_bytes
+from dqn_core.experiments.runs import Run
 
 from .comparison import compared_overlays, curve_colours
 from .plots import Overlay, PlotsPanel
+from .runs_files import delete_dialog, export_groups_dialog, rename_dialog
 from .runs_loader import Listing, RunsLoader
 from .runs_table import RunsTableModel
 
@@ -287,39 +285,10 @@ class RunsPanel(QWidget):
 
     # ---- actions ---------------------------------------------------------------------------------------------------
     def rename_selected(self) -> None:
-        runs = self.selected_runs()
-        if len(runs) != 1:
-            return
-        run = runs[0]
-        name, ok = QInputDialog.getText(self, "Rename Run", "New name:", text=run.name)
-        if not ok:
-            return
-        try:
-            rename_run(run.folder, name)
-        except (OSError, ValueError) as exc:
-            QMessageBox.critical(self, "Cannot rename run", f"{run.folder}: {exc}")
-            return
-        self.refresh()
+        rename_dialog(self)
 
     def delete_selected(self) -> None:
-        runs = [r for r in self.selected_runs() if r.status != "running"]
-        if not runs:
-            return
-        names = "\n".join(f"• {r.name}" for r in runs[:10]) + ("\n…" if len(runs) > 10 else "")
-        answer = QMessageBox.question(self, "Delete runs",
-                                      f"Delete {len(runs)} run{'s' if len(runs) != 1 else ''} and their files "
-                                      f"(agents included)? This cannot be undone.\n\n{names}",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                                      QMessageBox.StandardButton.Cancel)
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        for run in runs:
-            try:
-                delete_run(run.folder)
-            except (OSError, ValueError) as exc:
-                QMessageBox.critical(self, "Cannot delete run", f"{run.folder}: {exc}")
-            self.checked.discard(run.id)
-        self.refresh()
+        delete_dialog(self)
 
     def open_selected(self) -> None:
         runs = self.selected_runs()
@@ -336,12 +305,4 @@ class RunsPanel(QWidget):
         self.exportPlots.emit(kind)
 
     def export_groups_csv(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export Groups as CSV", str(Path.home() / "dqn-groups.csv"),
-                                              "CSV files (*.csv)")
-        if not path:
-            return
-        runs = [self.runs[i] for i in (sorted(self.checked) or self.visible_run_ids()) if i in self.runs]
-        try:
-            atomic_write_bytes(path, group_table_csv(group_runs(runs)).encode("utf-8"))
-        except OSError as exc:
-            QMessageBox.critical(self, "Cannot export", f"Could not write {path}: {exc}")
+        export_groups_dialog(self)

@@ -13,7 +13,11 @@ from dqn_core.config import TrainConfig
 from dqn_core.training import events as ev
 from dqn_core.training.metrics import format_clock
 
-WIDTHS = {"device": 120, "rate": 130, "steps": 115, "episodes": 110, "replay": 165, "lr": 80, "elapsed": 110}
+# Each field is as wide as its longest likely text, measured in the bar's font (a fixed width in pixels cut
+# "replay 30,000/100,000 (30%" short).
+WIDEST = {"device": "device: chosen at start", "rate": "watching · last 21 · mean 20.5", "steps": "steps 10,000,000",
+          "episodes": "episodes 100,000", "replay": "replay 1,000,000/1,000,000 (100%)", "lr": "lr 0.000123",
+          "elapsed": "trained 100:00:00"}
 TIPS = {"rate": "Training speed now: environment steps per second since these fields were last updated "
                 "(dqn-train's 'steps/s avg' is the run's average)",
         "steps": "Environment steps trained (every env's, with parallel envs)",
@@ -24,9 +28,9 @@ TIPS = {"rate": "Training speed now: environment steps per second since these fi
 class StatusFields:
     def __init__(self, bar: QStatusBar) -> None:
         self.labels: dict[str, QLabel] = {}
-        for key, width in WIDTHS.items():
+        for key, text in WIDEST.items():
             label = QLabel()
-            label.setFixedWidth(width)
+            label.setFixedWidth(label.fontMetrics().horizontalAdvance(text) + 10)
             label.setToolTip(TIPS.get(key, ""))
             bar.addPermanentWidget(label)
             self.labels[key] = label

@@ -18,6 +18,7 @@ from dqn_core.envs.observed import ObservedEnv
 from dqn_core.learning.replay import ReplayMemoryError
 from dqn_core.presets import load_preset
 from dqn_core.training import events as ev
+from dqn_core.training.control import Control
 from dqn_core.training.evaluation import env_seed
 from dqn_core.training.trainer import Trainer
 
@@ -177,6 +178,30 @@ def test_several_envs_stepped_together_give_the_transitions_of_single_envs():
     # Sampled stacks never mix envs: every frame of a stack comes from the env of its newest frame.
     stacks = replay.stack_indices(np.arange(replay.size))
     assert (stacks % 3 == np.arange(replay.size)[:, None] % 3).all()
+
+
+def test_with_a_learner_thread_the_games_step_in_ales_vector_env_and_the_replay_keeps_each_games_order():
+    """learner_thread: Pong's games step in ale-py's vector env. Every env's slots in the replay hold an unbroken
+    stream: each episode starts with a marked first frame, the frames between are that game's (a stack never mixes
+    games), the run ends with every update taken in and the frames shown are the game as the network sees it."""
+    config = atari("Pong", num_envs=3, learner_thread=True, replay_capacity=3000, learning_starts=200, seed=2,
+                   train_freq=4)
+    trainer = Trainer(config)
+    assert trainer.vector is not None and len(trainer.envs) == 3
+    events = list(trainer.run(Control(display_every=1, display_fps=1e9), max_steps=900))
+    assert isinstance(events[-1], ev.Finished) and 900 <= trainer.step < 903
+    assert trainer.updates > 100 and trainer.learner is None
+    replay = trainer.replay
+    for i in range(3):
+        slots = np.arange(i, replay.size, 3)
+        assert replay.episode_start[slots[0]] and replay.valid[slots[:-1]].all()
+    assert trainer.env_steps >= 4 * 890                      # four emulator frames per decision
+    stacks = replay.stack_indices(np.arange(replay.size))
+    assert (stacks % 3 == np.arange(replay.size)[:, None] % 3).all()
+    frames = [e for e in events if isinstance(e, ev.Frame)]
+    assert frames and frames[0].screen.shape == (84, 84, 3) and frames[0].net_input.shape == (4, 1, 84, 84)
+    result = trainer.evaluate(1)                             # greedy play uses gymnasium's env, as always
+    assert result is not None and -21 <= result.mean_return <= 21
 
 
 @pytest.mark.slow

@@ -102,6 +102,20 @@ class AtariVector:
         self._started = False
         self._starting = np.zeros(num_envs, dtype=bool)
 
+    def start(self) -> list[np.ndarray]:
+        """First frames of every game when they have not started yet (a run's start), else none: games that ended
+        begin their next episode at the next step."""
+        return self.reset_all() if not self._started else []
+
+    def step_acting(self, acting: list[int], actions: list[int]) -> list[tuple[bool, tuple]]:
+        """The trainer's step: `actions` of the `acting` games (the others begin their next episode). Per game, in
+        order: (True, (first frame,)) or (False, (frame, reward, terminated, truncated))."""
+        full = [0] * len(self.lanes)
+        for i, action in zip(acting, actions):
+            full[i] = action
+        return [(True, (frame,)) if started else (False, (frame, reward, terminated, truncated))
+                for frame, reward, terminated, truncated, started in self.step(full)]
+
     def reset_all(self) -> list[np.ndarray]:
         """First frames of every game (the run's start)."""
         obs, info = self.env.reset(seed=self.seed if not self._started else None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,16 @@ class Control:
     @property
     def paused(self) -> bool:
         return self._paused
+
+    def frame_due(self, step: int, last_frame_time: float) -> bool:
+        """Whether the trainer should send a frame at `step`: every `display_every` steps at most `display_fps` a
+        second; while paused (single-stepping) every step taken."""
+        every = self.display_every
+        if self._paused:
+            return every > 0 or self.display_fps > 0
+        if every <= 0 or step % every:
+            return False
+        return time.perf_counter() - last_frame_time >= 1.0 / max(self.display_fps, 1e-3)
 
     def pending(self) -> list[dict[str, Any] | SaveRequest]:
         out = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 
@@ -39,14 +39,15 @@ class Learner:
         self._thread.start()
 
     # ---- the actor's side ------------------------------------------------------------------------------------------
-    def submit(self, batches: list[Batch]) -> list[torch.Tensor]:
-        """Hand a round of updates over; returns the statistics of the round before (waited for)."""
-        done = self.join()
+    def submit(self, batches: Iterable[Batch], open_row: Any, replay: Any, per_alpha: float) -> None:
+        """Hand a round of updates over (the batches drawn now, by the actor, who owns the replay memory), after
+        taking in the round before."""
+        self.settle(open_row, replay, per_alpha)
+        job = list(batches)
         with self._wake:
-            self._job, self._busy = batches, True
+            self._job, self._busy = job, True
             self.rounds += 1
             self._wake.notify()
-        return done
 
     def join(self) -> list[torch.Tensor]:
         """Wait for the round in flight, bring the actor's copy up to date, and return that round's statistics (a
@@ -111,3 +112,23 @@ class Learner:
                 self._error = error
                 self._busy = False
                 self._wake.notify_all()
+
+
+class InlineLearner:
+    """The updates of a round made here and now, one batch after another (prioritized batches are drawn one at a time,
+    each after the priorities of the one before): the default loop, repeatable exactly from its seed."""
+
+    def __init__(self, agent: Any) -> None:
+        self.agent = agent
+
+    def submit(self, batches: Iterable[Batch], open_row: Any, replay: Any, per_alpha: float) -> None:
+        for batch in batches:
+            open_row.add(self.agent.queue_update(batch))
+            if batch.weights is not None:
+                replay.update_priorities(batch.indices, self.agent.td_errors.cpu().numpy(), per_alpha)
+
+    def settle(self, open_row: Any, replay: Any, per_alpha: float) -> None:
+        """Nothing is ever in flight."""
+
+    def close(self) -> None:
+        """No thread to end."""

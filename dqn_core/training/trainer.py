@@ -25,7 +25,7 @@ from dqn_core.training import events as ev
 from dqn_core.training.best import BestAgent
 from dqn_core.training.control import Control, SaveRequest
 from dqn_core.training.evaluation import Evaluator, env_seed
-from dqn_core.training.learner import Learner
+from dqn_core.training.learner import InlineLearner, Learner
 from dqn_core.training.metrics import Metrics
 from dqn_core.training.saving import capture, save_agent
 from dqn_core.training.stats import STATS_INTERVAL, OpenRow, StatsStream, run_summary
@@ -65,7 +65,7 @@ class Trainer:
         self.evaluator = Evaluator(self.agent, config)
         self.best = BestAgent()
         self.open_row = OpenRow(self.device)
-        self.learner: Learner | None = None        # updates in a second thread (config.learner_thread), per run()
+        self.learner: Learner | InlineLearner | None = None    # who makes the updates, during run()
         self._stats_stream = StatsStream()
         self._last_frame_time = 0.0
         self.step = 0                              # decisions (agent steps); every schedule counts these
@@ -116,12 +116,10 @@ class Trainer:
         self._stats_stream.start(self.metrics, self.step)
         reason = "stopped"
         tick = time.perf_counter()
-        if self.config.learner_thread:
-            self.learner = Learner(self.agent)
+        self.learner = Learner(self.agent) if self.config.learner_thread else InlineLearner(self.agent)
         try:
-            if self.vector is not None and not any(self.episodes_open) and not self.vector._started:
-                for i, frame in enumerate(self.vector.reset_all()):
-                    self._episode_begun(i, frame)
+            for i, frame in enumerate(self.vector.start() if self.vector is not None else []):
+                self._episode_begun(i, frame)            # the vector env's first frames (none once it runs)
             for i in range(self.num_envs):            # one frame per env, in env order (the replay's layout)
                 if not self.episodes_open[i] and self.vector is None:
                     self._begin_episode(i)
@@ -179,45 +177,31 @@ class Trainer:
         self.episode_steps[i] = 0
         self.episode_returns[i] = 0.0
 
-    def _step_envs(self, acting: list[int], actions: list[int]) -> list[tuple | None]:
-        """Per env, in env order: None where its next episode began (its first frame is in the replay), else its
-        step's (frame, reward, terminated, truncated). The vector env steps all games in one call."""
-        if self.vector is None:
-            chosen = dict(zip(acting, actions))
-            out: list[tuple | None] = []
-            for i in range(self.num_envs):
-                if i in chosen:
-                    out.append(self.envs[i].step(chosen[i]))
-                else:
-                    self._begin_episode(i)              # this env's frame for this step
-                    out.append(None)
-            return out
-        full = [0] * self.num_envs
-        for i, action in zip(acting, actions):
-            full[i] = action
-        out = []
-        for i, (frame, reward, terminated, truncated, started) in enumerate(self.vector.step(full)):
-            if started:
-                self._episode_begun(i, frame)
-                out.append(None)
-            else:
-                out.append((frame, reward, terminated, truncated))
-        return out
+    def _step_envs(self, acting: list[int], actions: list[int]) -> list[tuple[bool, tuple]]:
+        """Per env, in env order: (True, (first frame,)) where its next episode begins, else (False, (frame, reward,
+        terminated, truncated)) of its step. Nothing is stored here: the caller stores in env order (the replay's
+        layout). The vector env steps all its games in one call."""
+        if self.vector is not None:
+            return self.vector.step_acting(acting, actions)
+        chosen = dict(zip(acting, actions))
+        return [(False, self.envs[i].step(chosen[i])) if i in chosen else (True, (self.envs[i].reset(),))
+                for i in range(self.num_envs)]
 
     def _one_step(self, control: Control) -> Iterator[Any]:
         """One step of every env (an env whose episode ended last step starts its next one instead), the updates
         and target syncs those steps make due; returns the envs whose episodes ended."""
         cfg = self.config
         eps = epsilon(cfg, self.step)
-        show = self._frame_due(control)
+        show = control.frame_due(self.step, self._last_frame_time)
         acting = [i for i in range(self.num_envs) if self.episodes_open[i]]
         observations = [self.envs[i].stacked() for i in acting]
         actions, q_shown = self.agent.act_envs(observations, eps, self.rng, show and 0 in acting,
                                                batched=self.num_envs > 1)
         ended = []
         chosen = iter(actions)
-        for i, outcome in enumerate(self._step_envs(acting, actions)):
-            if outcome is None:
+        for i, (begun, outcome) in enumerate(self._step_envs(acting, actions)):
+            if begun:
+                self._episode_begun(i, outcome[0])      # this env's frame for this step
                 continue
             env, action = self.envs[i], next(chosen)
             frame, reward, terminated, truncated = outcome
@@ -255,16 +239,9 @@ class Trainer:
         beta = cfg.per_beta_start + (1.0 - cfg.per_beta_start) * min(1.0, self.step / cfg.per_beta_steps)
         self._settle()                           # a learner thread's round before: statistics, the actor's copy
         self.agent.set_lr(self.learning_rate)
-        if self.learner is not None:
-            self.learner.submit(list(self.replay.sample_batches(count, cfg.batch_size, self.rng, cfg.gamma,
-                                                                 cfg.n_step, beta)))
-            self.updates += count
-            return
-        for batch in self.replay.sample_batches(count, cfg.batch_size, self.rng, cfg.gamma, cfg.n_step, beta):
-            self.open_row.add(self.agent.queue_update(batch))
-            if cfg.prioritized:
-                self.replay.update_priorities(batch.indices, self.agent.td_errors.cpu().numpy(), cfg.per_alpha)
-            self.updates += 1
+        batches = self.replay.sample_batches(count, cfg.batch_size, self.rng, cfg.gamma, cfg.n_step, beta)
+        self.learner.submit(batches, self.open_row, self.replay, cfg.per_alpha)
+        self.updates += count
 
     def _settle(self) -> None:
         """Wait for the learner thread's round in flight, if any, and take in what it did: before anything reads or
@@ -289,14 +266,6 @@ class Trainer:
             self.episode_steps[i], self.episode_returns[i] = 0, 0.0
         if cfg.eval_unit == "episodes":
             yield from self._maybe_evaluate(control, self.episode - 1, self.episode)
-
-    def _frame_due(self, control: Control) -> bool:
-        every = control.display_every
-        if control.paused:                       # single-stepping: show every step taken
-            return every > 0 or control.display_fps > 0
-        if every <= 0 or self.step % every:
-            return False
-        return time.perf_counter() - self._last_frame_time >= 1.0 / max(control.display_fps, 1e-3)
 
     # ---- evaluation ----------------------------------------------------------------------------------------------
     def _maybe_evaluate(self, control: Control, before: int, after: int) -> Iterator[Any]:
