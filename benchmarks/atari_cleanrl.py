@@ -5,7 +5,8 @@ beside `dqn-train` doing the same work, whole processes, alternating in one run.
 
 DIR holds CleanRL's `cleanrl/dqn_atari.py` and `cleanrl_utils/` from its repository (commit fe8d8a03 here), and a
 virtual environment with the versions its pyproject pins (torch 2.4.1, gymnasium 0.29.1; ale-py 0.9.0, which
-carries the ROMs, since 0.8.1 needs AutoROM's download). Set up, e.g.:
+carries the ROMs, since 0.8.1 needs AutoROM's download; a `sitecustomize` module imports it, which registers the
+games as 0.8.1's gymnasium plugin did). Set up, e.g.:
 
     git clone https://github.com/vwxyzjn/cleanrl DIR && python3.10 -m venv DIR/venv
     DIR/venv/bin/pip install torch==2.4.1 gymnasium==0.29.1 ale-py==0.9.0 "opencv-python<5" tyro tensorboard "numpy<2"
@@ -64,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     root = Path(__file__).resolve().parent.parent
-    env = dict(os.environ, PYTHONPATH=str(args.cleanrl))
+    shim = Path(tempfile.mkdtemp(prefix="dqn-cleanrl-site-"))
+    # ale-py 0.8.1 registered its games with gymnasium through a plugin entry point; 0.9.0 does it when imported, so
+    # the unchanged script gets that import from a sitecustomize module (nothing else is added).
+    (shim / "sitecustomize.py").write_text("import ale_py  # registers the ALE games with gymnasium\n")
+    env = dict(os.environ, PYTHONPATH=f"{shim}{os.pathsep}{args.cleanrl}")
     seconds: dict[str, list[float]] = {"CleanRL dqn_atari.py (Nature network)": [], "dqn-train nature2015": [],
                                        "dqn-train mnih2013": []}
     with tempfile.TemporaryDirectory(prefix="dqn-atari-cleanrl-") as scratch:
