@@ -93,10 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="pixels")
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the median ratio is reported")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a setting, as dqn-train's --set (e.g. replay_capacity=100000 for Atari)")
     args = parser.parse_args(argv)
+    from dqn_core.cli.parser import parse_sets
+    from dqn_core.config import parse_values
     from dqn_core.presets import load_preset
 
-    config = load_preset(args.preset).replace(device="cpu", eval_every=0, learning_starts=500)
+    config = load_preset(args.preset).replace(device="cpu", eval_every=0, learning_starts=500,
+                                              **parse_values(parse_sets(args.set)))
     modes = (("window, every step ≤30 fps", 1), ("window, fast mode (no frames)", 0))
     frames_only = "headless, frames made but not drawn"
     samples: dict[str, list] = {"headless": [], frames_only: []} | {label: [] for label, _ in modes}
