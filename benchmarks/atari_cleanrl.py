@@ -13,7 +13,8 @@ games as 0.8.1's gymnasium plugin did). Set up, e.g.:
 
 The work: Pong, `--steps` agent steps, learning from 1,000 with one update of 32 per 4 steps, a 100k replay memory,
 Adam, the target every 1,000 steps, ε from 1 to 0.01 over the first 10 % (CleanRL's schedule), the same torch
-threads (2), no evaluation. `nature2015` uses CleanRL's network; `mnih2013` (the 2013 network) is DQN Studio's
+threads (2), no evaluation (`--no-final-eval`: dqn-train's greedy evaluation of the final agent, 10 Pong games,
+is work CleanRL's script does not do). `nature2015` uses CleanRL's network; `mnih2013` (the 2013 network) is DQN Studio's
 faster option for the same settings. The figure is agent steps per second of the whole process (start-up
 included) and the ratio to CleanRL's.
 """
@@ -42,7 +43,7 @@ def ours_command(preset: str, steps: int, runs: Path) -> list[str]:
                 "eps_schedule": "linear", "eps_start": 1.0, "eps_end": 0.01, "eps_decay": steps * 0.1,
                 "eval_every": 0, "num_envs": 1, "double_dqn": False, "n_step": 1, "life_loss_terminal": True}
     command = [sys.executable, "-m", "dqn_core.cli.main", "--preset", preset, "--steps", str(steps), "--seed", "1",
-               "--threads", "2", "--quiet", "--runs-dir", str(runs), "--device", "cpu"]
+               "--threads", "2", "--quiet", "--runs-dir", str(runs), "--device", "cpu", "--no-final-eval"]
     for key, value in settings.items():
         command += ["--set", f"{key}={value}"]
     return command

@@ -41,6 +41,16 @@ def test_train_save_metrics_summary_then_eval(tmp_path):
     assert resumed["steps_per_second"] > 2 * 100 / resumed["wall_seconds"]
 
 
+def test_no_final_eval_leaves_out_the_greedy_evaluation_after_training(tmp_path):
+    summary = tmp_path / "s.json"
+    assert train_main(["--preset", "tutorial-state", "--steps", "300", "--quiet", "--no-record", "--set",
+                       "eval_every=0", "--summary-json", str(summary), "--no-final-eval"]) == 0
+    assert json.loads(summary.read_text())["eval_mean_return"] is None
+    assert train_main(["--preset", "tutorial-state", "--steps", "300", "--quiet", "--no-record", "--set",
+                       "eval_every=0", "--set", "eval_episodes=2", "--summary-json", str(summary)]) == 0
+    assert json.loads(summary.read_text())["eval_mean_return"] is not None       # the default scores the final agent
+
+
 def test_list_presets(capsys):
     assert train_main(["--list-presets"]) == 0
     out = capsys.readouterr().out

@@ -45,6 +45,9 @@ def train_parser() -> argparse.ArgumentParser:
                    "else the user's data folder; see the README's Experiments)")
     p.add_argument("--name", help="the run's display name (default: preset, env, seed and time)")
     p.add_argument("--no-record", action="store_true", help="do not record this run in the runs folder")
+    p.add_argument("--no-final-eval", action="store_true",
+                   help="skip the greedy evaluation of the final agent (eval_episodes episodes after training; a "
+                        "timing run that must do only the training work)")
     p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
     p.add_argument("--list-settings", action="store_true", help="list every setting, its range and meaning, and exit")
     p.add_argument("--quiet", action="store_true", help="no progress display")

@@ -85,7 +85,7 @@ def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupt
         progress.update(trainer, trainer.step - start_step, trainer.episode - start_episode, start_wall, force=True)
         progress.close()
     run_seconds = time.perf_counter() - started
-    if not interrupts.interrupted:
+    if not interrupts.interrupted and not args.no_final_eval:
         keep_best(final_evaluation(trainer, outcome, recorder))     # the summary reports the final agent
     summary = trainer.summary(start_step, start_wall)          # steps/s of this run, also after --resume
     summary.update(run_steps=trainer.step - start_step, run_seconds=round(run_seconds, 3))
