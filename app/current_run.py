@@ -45,7 +45,7 @@ class CurrentRun(QObject):
         self.path: str | None = None             # the agent file it was opened from or last saved to
         self.saved_step = 0                      # the agent's step when a file last held all of it
         self.dirty = False                       # training no file holds
-        self.ended: str | None = None            # how its last session ended: solved, budget, stopped
+        self.ended: str | None = None            # how its last session ended: solved, budget, stopped, failed
         self.metrics = Metrics()                 # the window's copy, drawn by the plots
         self.solved_step: int | None = None
         self.best_mark: tuple[int, float] | None = None

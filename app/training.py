@@ -64,7 +64,7 @@ class Training(QObject):
         self.paused = False
         self.greedy_returns: list[float] = []     # of the episodes played while watching
         self.device_text = ""
-        self.ended_how: str | None = None         # how the session that is ending ended (its Finished event)
+        self.ended_how: str | None = None         # how the session that is ending ended: its Finished, or failed
 
     @property
     def running(self) -> bool:
@@ -223,6 +223,7 @@ class Training(QObject):
         elif isinstance(event, ev.Saved):
             w.files.show_saved(event)
         elif isinstance(event, ev.Failed):
+            self.ended_how = "failed"
             w.error("Training stopped", event.message)
         elif isinstance(event, ev.Finished):
             self.ended_how = event.reason

@@ -325,7 +325,7 @@ def test_engine_failure_shows_dialog_and_app_stays_usable(make_window, qtbot, di
             p.mul_(1e30)
     w.training.start()
     qtbot.waitUntil(lambda: w.training.session is None, timeout=WAIT)
-    assert dialogs["critical"] and "non-finite" in dialogs["critical"][-1][1]
+    assert dialogs["critical"] and "non-finite" in dialogs["critical"][-1][1] and w.run.ended == "failed"
     assert all(np.isfinite(p.detach().numpy()).all() for p in w.run.trainer.agent.q_net.parameters())
     failed = w.run.trainer
     w.panel.controls["lr"].spin.setValue(0.001)                      # still usable: fix the setting, train again
