@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.common import table, write_results
 
 CHILD = r"""
@@ -103,7 +105,7 @@ def series_files(metrics: bytes, scratch: Path) -> dict[str, bytes]:
     out = {}
     for kind, series in (("episode", run.episodes), ("stats", run.stats), ("eval", run.evals)):
         name, columns = SERIES[kind]
-        out[name] = encode(kind, [[series[c][i] for c in columns] for i in range(len(series["step"]))])
+        out[name] = encode(kind, np.column_stack([series[c] for c in columns]))
     shutil.rmtree(scratch)
     return out
 

@@ -486,10 +486,10 @@ def _read_metrics(run: Run) -> None:
         run.episodes = _join(run.episodes, new["episode"])
         run.stats = _join(run.stats, new["stats"])
         run.evals = _join(run.evals, new["eval"])
-        if b'"change"' in data[:end]:          # live changes are in the JSON lines only
-            run.changes.extend(item for item in _json_lines(b"\n".join(
-                line for line in data[:end].split(b"\n") if b'"t": "change"' in line))
-                if isinstance(item, dict) and item.get("t") == "change")
+        if data.find(b'"t": "change"', 0, end) != -1:     # live changes are in the JSON lines only
+            lines = [line for line in data[:end].split(b"\n") if b'"t": "change"' in line]
+            run.changes.extend(item for item in _json_lines(b"\n".join(lines))
+                               if isinstance(item, dict) and item.get("t") == "change")
         run._offset += end
         return
     rows: dict[str, list[dict[str, Any]]] = {"episode": [], "stats": [], "eval": []}
