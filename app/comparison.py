@@ -2,6 +2,7 @@
 config one mean line and band per config — each in a colour no curve of the current run has."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from dqn_core.experiments.compare import ema, group_band, group_runs, series, short_value, thin
@@ -10,6 +11,7 @@ from dqn_core.experiments.runs import Run, settings_that_differ
 from .plots import Overlay
 
 PLOT_SERIES = ("duration", "eval", "loss", "q", "epsilon")
+MAX_NAMED = 3            # settings a legend entry names; more, and the run's own name says it better
 
 
 def run_label(run: Run, differing: list[str]) -> str:
@@ -21,8 +23,10 @@ def run_label(run: Run, differing: list[str]) -> str:
 
 
 def compared_overlays(runs: list[Run], grouped: bool, band_kind: str, smoothing: float, x_unit: str,
-                      colour_of: Callable[[str], str]) -> list[Overlay]:
-    """Curves (or groups' mean lines and bands) of `runs`, whose series are read, over `x_unit`."""
+                      colour_of: Callable[[str], str], reference: dict | None = None) -> list[Overlay]:
+    """Curves (or groups' mean lines and bands) of `runs`, whose series are read, over `x_unit`. Each run is named
+    by the settings in which the compared runs differ; where they differ in none, by those (a few at most) in which
+    they differ from `reference`, the current run's config."""
     if grouped:
         out = []
         for group in group_runs(runs):
@@ -35,6 +39,9 @@ def compared_overlays(runs: list[Run], grouped: bool, band_kind: str, smoothing:
             out.append(Overlay(f"{group.label()} ({group.count_text()})", colour_of(group.key), curves, bands))
         return out
     differing = [n for n in settings_that_differ(runs) if n != "seed"]
+    if not differing and reference:          # one run, or runs alike: what sets them apart from the current run
+        differing = [n for n in settings_that_differ([*runs, Run(Path("."), {"config": reference})]) if n != "seed"]
+        differing = differing if len(differing) <= MAX_NAMED else []       # another experiment: its run name
     out = []
     for run in runs:
         curves = {}

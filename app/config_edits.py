@@ -92,7 +92,7 @@ class ConfigEdits(QObject):
         message, idle = "", not training.running
         if idle and run.trainer is not None and run.ended is not None and for_a_new_run(run.trainer.config, new):
             # An ended run is not changed after the fact: the change is for the next run.
-            message = f"{PARAM_SPECS[name].label} is for a new run: Start (F5) begins one; this run stays in the Runs panel"
+            message = f"{PARAM_SPECS[name].label} is for a new run (F5 starts it)"
         elif idle and run.trainer is not None and live:
             applied = run.trainer.apply_patch({name: getattr(new, name)})
             for field, (old, val) in applied.changes.items():

@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
         else:
             self.status.show_agent(run.trainer)
         self.configs.update_preset_label()
+        self.runs_panel.set_reference((run.trainer.config if run.trainer else run.config).to_dict())
         if run.previous_run_id:
             self.runs_panel.compare(run.previous_run_id)      # the run it replaced stays in view, to compare
         self.update_actions()

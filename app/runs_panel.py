@@ -46,6 +46,7 @@ class RunsPanel(QWidget):
         self.auto_check_prefix: str | None = None   # a sweep started from the window: its runs check themselves
         self._auto_check_until: int | None = None   # ... up to the read with this number
         self.reads = 0                               # reads of the runs folder shown so far
+        self.reference: dict | None = None           # the current run's config (set_reference)
         self._rows_hidden = False                    # the filter hides some rows
         self._build_controls()
         self._build_layout()
@@ -272,7 +273,14 @@ class RunsPanel(QWidget):
         runs = [self.runs[i] for i in sorted(self.checked)
                 if i in self.runs and not self.runs[i].error and self.runs[i].metrics_loaded]
         return compared_overlays(runs, self.group_box.isChecked(), self.band_box.currentText(),
-                                 self.smooth.value() / 100, self.plots.x_unit, self._colour)
+                                 self.smooth.value() / 100, self.plots.x_unit, self._colour, self.reference)
+
+    def set_reference(self, config: dict | None) -> None:
+        """The current run's settings: a compared run's legend names what differs from them too."""
+        if config != self.reference:
+            self.reference = config
+            if self.checked:
+                self.update_overlays()
 
     def update_overlays(self) -> None:
         """Redraw the compared runs, and mark each checked row with the colour its curve (or group) has."""

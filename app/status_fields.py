@@ -30,7 +30,8 @@ class StatusFields:
         self.labels: dict[str, QLabel] = {}
         for key, text in WIDEST.items():
             label = QLabel()
-            label.setFixedWidth(label.fontMetrics().horizontalAdvance(text) + 10)
+            label.setIndent(8)                     # a gap between a message and the first field
+            label.setFixedWidth(label.fontMetrics().horizontalAdvance(text) + 18)
             label.setToolTip(TIPS.get(key, ""))
             bar.addPermanentWidget(label)
             self.labels[key] = label

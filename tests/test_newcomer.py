@@ -311,6 +311,9 @@ def test_a_setting_changed_after_a_run_ended_is_for_a_new_run(make_window, qtbot
     qtbot.waitUntil(lambda: w.run.recorder is not None, timeout=WAIT)
     assert w.run.recorder.run_id != first_run
     assert first_run in w.runs_panel.checked                              # the previous run is compared
+    # ... named by what differs from the current run: its learning rate.
+    qtbot.waitUntil(lambda: bool(w.plots.overlay_labels), timeout=WAIT)
+    assert w.plots.overlay_labels == [f"lr={ended.config.lr:.4g}, seed 0"]
 
 
 LOOP_ON_X = textwrap.dedent("""
