@@ -20,6 +20,7 @@ from dqn_core.paths import runs_dir as default_runs_dir
 from dqn_core.presets import load_preset
 from dqn_core.training.saving import save_recovery
 
+from . import gui_collections
 from .agent_files import AgentFiles
 from .config_edits import FIRST_PRESET, ConfigEdits, preset_names, user_preset_dir
 from .current_run import CurrentRun
@@ -39,6 +40,8 @@ MAX_RECENT = 8
 class MainWindow(QMainWindow):
     def __init__(self) -> None:
         super().__init__()
+        gui_collections.hold()             # its threads never run a garbage collection (gui_collections says why)
+        self._holds_collections = True
         self.setWindowTitle("DQN Studio")
         self.settings = QSettings()
         self.run = CurrentRun(*self._initial_config())
@@ -251,6 +254,9 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self.runs_panel.timer.stop()
         self.runs_panel.loader.stop()
+        if self._holds_collections:         # its threads have ended
+            self._holds_collections = False
+            gui_collections.release()
         event.accept()
 
     def quit_for_signal(self, signum: int) -> None:

@@ -4,7 +4,6 @@ again), so it can draw them while the next read goes on; a read asked for while 
 from __future__ import annotations
 
 import atexit
-import gc
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from dqn_core.experiments.runs import Run, list_runs, settings_that_differ
 
+from .gui_collections import BulkRead, bulk_read
 from .runs_table import FIXED_COLUMNS, TAIL_COLUMNS, Row, build_row
 
 
@@ -40,22 +40,17 @@ class _Reader(QObject):
 
     @Slot(object, object, int)
     def read(self, runs_dir: Path, compared: frozenset, seq: int) -> None:
-        # Reading 10,000 run.json files allocates a million objects, and Python's full garbage collections, which
-        # hold the GIL and so the GUI thread, took 120–170 ms each while they did (a collection of just the young
-        # objects after the read still took 180 ms). Collections wait until the read is done, and what it made is
-        # frozen out of later ones: it is the runs kept (what is dropped goes by reference counting: a read makes
-        # no cycles).
-        gc.disable()
-        try:
-            self._read(runs_dir, compared, seq)
-        finally:
-            gc.freeze()
-            gc.enable()
+        # Reading 10,000 run.json files allocates a million objects: no collection runs while it does, and a large
+        # read's objects are frozen out of later ones (gui_collections says why).
+        with bulk_read() as read:
+            self._read(runs_dir, compared, seq, read)
 
-    def _read(self, runs_dir: Path, compared: frozenset, seq: int) -> None:
+    def _read(self, runs_dir: Path, compared: frozenset, seq: int, read: BulkRead) -> None:
         if runs_dir != self.runs_dir:
             self.runs_dir, self.known, self.snapshots = runs_dir, {}, {}
-        self.known = list_runs(runs_dir, self.known, metrics=lambda run_id: run_id in compared)
+        before = self.known
+        self.known = list_runs(runs_dir, before, metrics=lambda run_id: run_id in compared)
+        read.runs_read = sum(1 for run_id in self.known if run_id not in before)
         differing = [n for n in settings_that_differ(self.known.values()) if n not in ("seed", "env_id")]
         columns = [*FIXED_COLUMNS, *differing, "seed", *TAIL_COLUMNS]
         rebuild = columns != self.columns
@@ -75,6 +70,24 @@ class _Reader(QObject):
         rows.sort(key=lambda r: str(r.run.info.get("created", "")), reverse=True)
         widths = [max([len(c)] + [len(r.cells[i]) for r in rows]) for i, c in enumerate(columns)]
         self.done.emit(Listing(runs_dir, seq, {i: s[1] for i, s in snapshots.items()}, columns, rows, widths))
+
+
+# The loaders' threads still running. A QThread destroyed while it runs aborts the process, so they are kept until
+# stopped, and any left are stopped at interpreter exit.
+_RUNNING: set[QThread] = set()
+
+
+def _stop(thread: QThread) -> None:
+    if thread.isRunning():
+        thread.quit()
+        thread.wait(10_000)
+    _RUNNING.discard(thread)
+
+
+@atexit.register
+def _stop_all() -> None:
+    for thread in list(_RUNNING):
+        _stop(thread)
 
 
 class RunsLoader(QObject):
@@ -97,8 +110,7 @@ class RunsLoader(QObject):
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.stop)
-        thread = self.thread
-        atexit.register(lambda: thread.isRunning() and (thread.quit(), thread.wait(10_000)))
+        _RUNNING.add(self.thread)
         self.busy = False
         self.pending: tuple[Path, frozenset, int] | None = None
         self.seq = 0
@@ -125,6 +137,4 @@ class RunsLoader(QObject):
 
     def stop(self) -> None:
         """End the thread after the read in progress (called when the window closes and when the app quits)."""
-        if self.thread.isRunning():
-            self.thread.quit()
-            self.thread.wait(10_000)
+        _stop(self.thread)
