@@ -51,6 +51,18 @@ def test_no_final_eval_leaves_out_the_greedy_evaluation_after_training(tmp_path)
     assert json.loads(summary.read_text())["eval_mean_return"] is not None       # the default scores the final agent
 
 
+def test_minutes_is_a_budget_of_training_time_and_whichever_budget_ends_first_ends_the_run(tmp_path):
+    summary = tmp_path / "s.json"
+    assert train_main(["--preset", "tutorial-state", "--minutes", "0.02", "--quiet", "--no-record", "--set",
+                       "eval_every=0", "--summary-json", str(summary), "--no-final-eval"]) == 0
+    timed = json.loads(summary.read_text())
+    assert timed["outcome"] == "budget" and 1.2 <= timed["wall_seconds"] < 3.0 and timed["steps"] > 100
+    assert train_main(["--preset", "tutorial-state", "--minutes", "10", "--steps", "200", "--quiet", "--no-record",
+                       "--set", "eval_every=0", "--summary-json", str(summary), "--no-final-eval"]) == 0
+    assert json.loads(summary.read_text())["steps"] == 200                       # the step budget came first
+    assert train_main(["--minutes", "0", "--quiet", "--no-record"]) == 2
+
+
 def test_list_presets(capsys):
     assert train_main(["--list-presets"]) == 0
     out = capsys.readouterr().out

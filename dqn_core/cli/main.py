@@ -7,6 +7,7 @@ non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from typing import Sequence
@@ -29,6 +30,8 @@ def train_parser() -> argparse.ArgumentParser:
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, metavar="N", help="train for N more environment steps")
     budget.add_argument("--episodes", type=int, metavar="N", help="train for N more episodes (default: 500)")
+    p.add_argument("--minutes", type=float, metavar="M", help="train for at most M minutes of training time (with "
+                   "--steps or --episodes: whichever comes first; evaluations count, pauses do not)")
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
     p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: half the cores, which "
@@ -92,6 +95,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
     for value, name in ((args.steps, "--steps"), (args.episodes, "--episodes")):
         if value is not None and value < 1:
             raise ConfigError(name, value, "a positive integer")
+    if args.minutes is not None and not (args.minutes > 0 and math.isfinite(args.minutes)):
+        raise ConfigError("--minutes", args.minutes, "a positive number of minutes")
     if args.threads is not None and not 1 <= args.threads <= 64:
         raise ConfigError("--threads", args.threads, "an integer in [1, 64]")
     outputs = {"--save": args.save, "--save-best": args.save_best, "--metrics": args.metrics,

@@ -59,8 +59,9 @@ class Interrupts:
 class Progress:
     """A one-line progress display on stderr: redrawn in place on a terminal, a line every 10 s otherwise."""
 
-    def __init__(self, total_steps: int | None, total_episodes: int | None, enabled: bool) -> None:
-        self.total_steps, self.total_episodes = total_steps, total_episodes
+    def __init__(self, total_steps: int | None, total_episodes: int | None, enabled: bool,
+                 total_seconds: float | None = None) -> None:
+        self.total_steps, self.total_episodes, self.total_seconds = total_steps, total_episodes, total_seconds
         self.enabled = enabled
         self.tty = sys.stderr.isatty()
         self.last = 0.0
@@ -75,13 +76,13 @@ class Progress:
         if not self.enabled or (not force and now - self.last < (0.2 if self.tty else 10.0)):
             return
         self.last = now
-        if self.total_steps:
-            frac = run_steps / self.total_steps
-        else:
-            frac = run_episodes / self.total_episodes if self.total_episodes else 0.0
+        seconds = trainer.wall_seconds - start_wall
+        # Whichever budget is nearer its end: a step or episode budget, or a time budget (--minutes).
+        frac = max(run_steps / self.total_steps if self.total_steps else 0.0,
+                   run_episodes / self.total_episodes if self.total_episodes and not self.total_steps else 0.0,
+                   seconds / self.total_seconds if self.total_seconds else 0.0)
         bar = "█" * int(20 * min(frac, 1.0)) + "░" * (20 - int(20 * min(frac, 1.0)))
         mean = trainer.metrics.mean100("total_return")
-        seconds = trainer.wall_seconds - start_wall
         rate = run_steps / seconds if seconds > 0 else 0.0
         line = (f"{bar} {100 * frac:5.1f}% | episode {trainer.episode:,} | step {trainer.step:,} | "
                 f"return100 {mean if math.isfinite(mean) else 0:6.1f}{self.eval_text} | {rate:,.0f} steps/s avg | "

@@ -52,8 +52,10 @@ def _make_trainer(args: argparse.Namespace):
 
 
 def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupts: Interrupts) -> int:
-    episodes = args.episodes if (args.episodes or args.steps) else 500
-    progress = Progress(args.steps, episodes if not args.steps else None, enabled=not args.quiet)
+    episodes = args.episodes if (args.episodes or args.steps or args.minutes) else 500
+    max_seconds = args.minutes * 60 if args.minutes else None
+    progress = Progress(args.steps, episodes if not args.steps else None, enabled=not args.quiet,
+                        total_seconds=max_seconds)
     print(f"dqn-train: {trainer.config.env_id} from {trainer.config.obs} on {trainer.device_name}", file=sys.stderr)
     recorder = _open_run_folder(args, trainer)
     if args.save is None:
@@ -72,8 +74,8 @@ def _run_and_save(args: argparse.Namespace, trainer, control: Control, interrupt
                 print(f"dqn-train: warning: could not write {args.save_best}: {exc}", file=sys.stderr)
 
     try:
-        for event in recorded(trainer.run(control, max_steps=args.steps,
-                                          max_episodes=None if args.steps else episodes), recorder):
+        for event in recorded(trainer.run(control, max_steps=args.steps, max_episodes=None if args.steps else episodes,
+                                          max_seconds=max_seconds), recorder):
             if isinstance(event, ev.EvalResult):
                 confirmed = "" if event.confirm_mean is None else f" (confirm {event.confirm_mean:.1f})"
                 progress.eval_text = f" | eval {event.mean_return:6.1f}{confirmed}"

@@ -106,8 +106,9 @@ class Trainer:
 
     # ---- the loop ----------------------------------------------------------------------------------------------
     def run(self, control: Control | None = None, max_steps: int | None = None,
-            max_episodes: int | None = None) -> Iterator[Any]:
-        """Train until `max_steps`/`max_episodes` more (if given), a stop request, or a solve with stop_when_solved."""
+            max_episodes: int | None = None, max_seconds: float | None = None) -> Iterator[Any]:
+        """Train until `max_steps`/`max_episodes`/`max_seconds` of training time more (if given), a stop request, or
+        a solve with stop_when_solved."""
         control = control or Control()
         set_threads(self.config.torch_threads, self.auto_threads)
         yield ev.Started(self.device_name, self.config, self.step, self.episode, "train",
@@ -132,7 +133,8 @@ class Trainer:
                 if control.stop_requested:
                     break
                 if (max_steps is not None and self.step - start_step >= max_steps) or \
-                        (max_episodes is not None and self.episode - start_episode >= max_episodes):
+                        (max_episodes is not None and self.episode - start_episode >= max_episodes) or \
+                        (max_seconds is not None and self.wall_seconds - start_wall >= max_seconds):
                     reason = "budget"
                     break
                 now = time.perf_counter()
