@@ -61,9 +61,11 @@ def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_
             "curve": curve}
 
 
-def plot(runs: list[dict], title: str, path: str, x: str = "env steps") -> None:
+def plot(runs: list[dict], title: str, path: str, x: str = "env steps",
+         marks: list[tuple[float, str]] = (), y_range: tuple[float, float] | None = None) -> None:
     """Evaluation return against env steps (or, with x="minutes", training time), one line per run, as a PNG
-    (pyqtgraph, offscreen). A run may carry its own "label" (default: its seed) and "colour" index."""
+    (pyqtgraph, offscreen). A run may carry its own "label" (default: its seed) and "colour" index; `marks` are
+    labelled dashed vertical lines (x, text); `y_range` fixes the return axis (Pong: −21 to 21)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import pyqtgraph as pg
     from pyqtgraph import exporters
@@ -81,12 +83,17 @@ def plot(runs: list[dict], title: str, path: str, x: str = "env steps") -> None:
     for i, run in enumerate(runs):
         if run["curve"]:
             steps, seconds, returns = zip(*run["curve"])
-            xs = [t / 60 for t in seconds] if x == "minutes" else steps
+            xs = [t / 60 for t in seconds] if x.startswith("minutes") else steps
             colour = colours[run.get("colour", i) % len(colours)]
             widget.plot(xs, returns, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour,
                         name=run.get("label", f"seed {run['seed']}"))
     if runs and runs[0]["threshold"] is not None:
         widget.addItem(pg.InfiniteLine(pos=runs[0]["threshold"], angle=0, pen=pg.mkPen("#5f6368", style=Qt.PenStyle.DashLine)))
+    if y_range is not None:
+        widget.setYRange(*y_range, padding=0.02)
+    for position, text in marks:
+        widget.addItem(pg.InfiniteLine(pos=position, angle=90, label=text, labelOpts={"position": 0.3, "color": "k"},
+                                       pen=pg.mkPen("#5f6368", width=2, style=Qt.PenStyle.DashLine)))
     exporter = exporters.ImageExporter(widget.plotItem)
     exporter.parameters()["width"] = 900
     exporter.export(path)

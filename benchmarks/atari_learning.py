@@ -1,0 +1,137 @@
+"""An Atari preset learning on named seeds, whole `dqn-train` processes one after another, each for a wall-clock
+budget, then its final agent scored by `dqn-eval`; the score against wall-clock minutes, beside CleanRL's measured
+speed converted to time.
+
+    python -m benchmarks.atari_learning --preset atari-cpu --seeds 101 102 103 [--minutes 60] [--env ALE/Pong-v5]
+        [--threads 2] [--eval-episodes 10] [--tag NAME] [--reference-steps 3200000]
+
+Run it alone on the machine: the minutes are the result. Each seed: `dqn-train --preset P --seed S --minutes M
+--threads T` (the preset stops by itself when solved), its run recorded in benchmarks/results/<tag>-runs/, its final
+agent in benchmarks/results/<tag>-seed<S>.dqn; then `dqn-eval` plays that agent for --eval-episodes games. Writes
+benchmarks/results/<tag>.{json,csv,png}: per seed the minutes and steps to the preset's first confirmed solve (if
+any), the whole process's wall time, and the dqn-eval score; the curve of each run's evaluations (score against
+minutes of training). The plot's dashed vertical line is CleanRL's `dqn_atari.py` at its speed measured on
+this machine by `benchmarks.atari_cleanrl` (results/atari_cleanrl.json), taken to --reference-steps agent steps
+(the point at which its documented Pong curve passes 18).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.common import RESULTS, table, write_results
+from benchmarks.learning import plot
+
+
+COLUMNS = ["seed", "steps", "outcome", "process_minutes", "solved_at_step", "solved_at_minutes", "dqn_eval_mean"]
+
+
+def cleanrl_steps_per_second() -> float | None:
+    """CleanRL's whole-process agent steps per second on this machine, from the same-work benchmark's results."""
+    path = RESULTS / "atari_cleanrl.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    seconds = next((v for k, v in data["seconds"].items() if k.startswith("CleanRL")), None)
+    return data["steps"] / statistics.median(seconds) if seconds else None
+
+
+def train_seed(args: argparse.Namespace, seed: int) -> dict:
+    runs = RESULTS / f"{args.tag}-runs"
+    agent = RESULTS / f"{args.tag}-seed{seed}.dqn"
+    summary = RESULTS / f"{args.tag}-seed{seed}-train.json"
+    command = [sys.executable, "-m", "dqn_core.cli.main", "--preset", args.preset, "--seed", str(seed),
+               "--minutes", str(args.minutes), "--threads", str(args.threads), "--runs-dir", str(runs),
+               "--name", f"{args.tag} seed {seed}", "--save", str(agent), "--summary-json", str(summary), "--quiet"]
+    if args.env:
+        command += ["--env", args.env]
+    for change in args.set:
+        command += ["--set", change]
+    before = {p.name for p in runs.iterdir()} if runs.exists() else set()
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    process_seconds = time.perf_counter() - started
+    folder = next(p for p in runs.iterdir() if p.name not in before and (p / "run.json").exists())
+    return {"seed": seed, "agent": agent, "folder": folder, "process_seconds": process_seconds,
+            "train": json.loads(summary.read_text())}
+
+
+def score(args: argparse.Namespace, agent: Path, seed: int) -> dict:
+    out = RESULTS / f"{args.tag}-seed{seed}-eval.json"
+    subprocess.run([sys.executable, "-c", "import sys; from dqn_core.cli.main import eval_main; "
+                    "sys.exit(eval_main(sys.argv[1:]))", str(agent), "--episodes", str(args.eval_episodes),
+                    "--summary-json", str(out)], check=True)
+    return json.loads(out.read_text())
+
+
+def curve(folder: Path) -> list[tuple[int, float, float]]:
+    """(agent steps, seconds of training, mean return) of each evaluation the run recorded."""
+    from dqn_core.experiments.runs import read_run
+
+    evals = read_run(folder).evals
+    return [(int(s), float(w), float(m)) for s, w, m in zip(evals["step"], evals["wall"], evals["mean"])]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="atari-cpu")
+    parser.add_argument("--seeds", type=int, nargs="+", required=True)
+    parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of each seed's training")
+    parser.add_argument("--env", help="another game than the preset's (e.g. ALE/Breakout-v5)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--tag", help="name of the result files (default: atari-<preset>-<game>)")
+    parser.add_argument("--reference-steps", type=float, default=3.2e6,
+                        help="agent steps CleanRL's documented Pong curve takes to pass 18 (0: no line)")
+    args = parser.parse_args(argv)
+    game = (args.env or "pong").split("/")[-1].split("-")[0].lower()
+    args.tag = args.tag or f"atari-{args.preset}-{game}"
+    RESULTS.mkdir(exist_ok=True)
+
+    results, runs = [], []
+    for seed in args.seeds:
+        trained = train_seed(args, seed)
+        evaluated = score(args, trained["agent"], seed)
+        train = trained["train"]
+        results.append({
+            "seed": seed, "steps": train["steps"], "outcome": train["outcome"],
+            "process_minutes": round(trained["process_seconds"] / 60, 2),
+            "solved_at_step": train["solved_at_step"],
+            "solved_at_minutes": None if train["solved_at_seconds"] is None else round(train["solved_at_seconds"] / 60, 2),
+            "steps_per_second": train["steps_per_second"], "dqn_eval_mean": evaluated["mean_return"],
+            "dqn_eval_returns": evaluated["returns"], "run": trained["folder"].name})
+        runs.append({"seed": seed, "curve": curve(trained["folder"]), "threshold": train.get("solved_threshold")})
+        print(table([[results[-1][k] for k in COLUMNS]], COLUMNS), flush=True)
+
+    with open(RESULTS / f"{args.tag}.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["seed", "step", "train_seconds", "eval_mean_return"])
+        for run in runs:
+            writer.writerows([run["seed"], *point] for point in run["curve"])
+    reference = cleanrl_steps_per_second()
+    marks = []
+    if reference and args.reference_steps:
+        minutes = args.reference_steps / reference / 60
+        marks.append((minutes, f"CleanRL here: {args.reference_steps / 1e6:.1f}M steps at {reference:.0f} steps/s "
+                               f"= {minutes:.0f} min"))
+    seeds = f"seed{'s' if len(args.seeds) > 1 else ''} {', '.join(map(str, args.seeds))}"
+    title = f"{args.preset} on {args.env or 'ALE/Pong-v5'}: evaluations during training, {seeds}"
+    plot(runs, title, str(RESULTS / f"{args.tag}.png"), x="minutes of training", marks=marks,
+         y_range=(-21, 21) if game == "pong" else None)
+    path = write_results(args.tag, {"preset": args.preset, "env": args.env, "minutes": args.minutes,
+                                    "threads": args.threads, "seeds": results,
+                                    "cleanrl_steps_per_second": reference, "reference_steps": args.reference_steps})
+    print(table([[r[k] for k in COLUMNS] for r in results], COLUMNS))
+    print(f"results: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
