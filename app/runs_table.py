@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
+from dqn_core.experiments.compare import short_value
 from dqn_core.experiments.runs import Run
 
 FIXED_COLUMNS = ("", "name", "env", "preset")
@@ -19,13 +20,7 @@ RUN_ID_ROLE = Qt.ItemDataRole.UserRole
 
 
 def _fmt(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return str(value)
+    return "" if value is None else short_value(value, brackets=False)
 
 
 @dataclass

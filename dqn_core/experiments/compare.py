@@ -260,9 +260,12 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
-def short_value(value: Any) -> str:
+def short_value(value: Any, brackets: bool = True) -> str:
+    """A setting's value, short: floats to 4 significant digits, lists comma-separated (in brackets, unless a
+    table column says already that it is a list)."""
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list):
-        return "[" + ",".join(str(v) for v in value) + "]"
+        items = ",".join(str(v) for v in value)
+        return f"[{items}]" if brackets else items
     return str(value)
