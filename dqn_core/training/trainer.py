@@ -31,6 +31,10 @@ from dqn_core.training.saving import capture, save_agent
 from dqn_core.training.stats import STATS_INTERVAL, OpenRow, StatsStream, run_summary
 
 
+def _spent(budget: float | None, used: float) -> bool:
+    return budget is not None and used >= budget
+
+
 class Trainer:
     """One DQN agent and its training state.
 
@@ -132,9 +136,8 @@ class Trainer:
                     yield ev.StateChanged("paused" if was_paused else "running", self.step, self.episode)
                 if control.stop_requested:
                     break
-                if (max_steps is not None and self.step - start_step >= max_steps) or \
-                        (max_episodes is not None and self.episode - start_episode >= max_episodes) or \
-                        (max_seconds is not None and self.wall_seconds - start_wall >= max_seconds):
+                if _spent(max_steps, self.step - start_step) or _spent(max_episodes, self.episode - start_episode) \
+                        or _spent(max_seconds, self.wall_seconds - start_wall):
                     reason = "budget"
                     break
                 now = time.perf_counter()
