@@ -134,6 +134,21 @@ def test_the_presets_are_the_papers_networks_and_fit_in_memory():
         assert config.life_loss_terminal and config.clip_rewards and config.noop_max == 30
 
 
+def test_the_atari_cpu_preset_is_a_laptop_recipe_that_stops_when_pong_is_solved():
+    config = load_preset("atari-cpu")
+    assert (config.env_id, config.obs, config.network) == ("ALE/Pong-v5", "atari", "mnih2013-cnn")
+    assert config.double_dqn and config.dueling and config.n_step == 3 and config.optimizer == "adam"
+    assert config.target_update // config.train_freq * config.gradient_steps == 1000    # updates between syncs
+    assert config.torch_threads == 2 and not config.learner_thread       # both cores, the synchronous loop
+    assert config.stop_when_solved and config.solved_threshold == 18 and config.confirm_episodes >= 10
+    assert config.eval_epsilon == 0.05 and not config.life_loss_terminal and config.clip_rewards
+    trainer = Trainer(config.replace(learning_starts=200, eval_every=0, torch_threads=1))
+    assert trainer.replay.nbytes < 1 << 30 and trainer.num_envs == 8       # 100k frames in under 1 GiB, 8 games
+    for event in trainer.run(Control(), max_steps=400):
+        assert not isinstance(event, ev.Failed)
+    assert abs(trainer.updates - (400 - 200) / 4) <= 2                   # one update per 4 decisions once learning
+
+
 def test_a_replay_memory_that_cannot_fit_is_refused_with_the_capacity_that_does():
     with pytest.raises(ReplayMemoryError) as caught:
         Trainer(atari(replay_capacity=100_000_000))
@@ -240,7 +255,7 @@ def test_the_window_picks_a_game_and_shows_its_screen_input_score_lives_and_acti
     box.setEditText("ALE/Breakout-v5")
     box.lineEdit().editingFinished.emit()                          # the user picks a game
     assert w.run.config.env_id == "ALE/Breakout-v5" and w.run.config.obs == "atari" and w.run.config.network == "mnih2013-cnn"
-    assert w.run.preset_name == "mnih2013"
+    assert w.run.preset_name == "atari-cpu"                         # the Atari preset that learns on a laptop
     w.actions_by_name["undo"].trigger()                            # one undo brings the CartPole settings back
     assert w.run.config.env_id == "CartPole-v1" and w.run.config.obs == "state"
     w.actions_by_name["redo"].trigger()

@@ -57,6 +57,6 @@ def action_names(unwrapped: gym.Env) -> list[str]:
     return list(unwrapped.get_action_meanings())
 
 
-FAMILY = Family(name="atari", title="Atari (ALE)", prefix="ALE/", preset="mnih2013", register=register,
+FAMILY = Family(name="atari", title="Atari (ALE)", prefix="ALE/", preset="atari-cpu", register=register,
                 game_ids=games, make_kwargs=make_kwargs, wrap=wrap, action_names=action_names,
                 screen_fps=60.0, own_pixels=True)      # the console's 60 frames/s (ale-py declares 30 for its own)
