@@ -41,6 +41,21 @@ def test_train_save_metrics_summary_then_eval(tmp_path):
     assert resumed["steps_per_second"] > 2 * 100 / resumed["wall_seconds"]
 
 
+def test_eval_epsilon_is_the_exploration_the_episodes_are_played_at(tmp_path):
+    agent, out = tmp_path / "a.dqn", tmp_path / "e.json"
+    assert train_main(["--preset", "tutorial-state", "--steps", "300", "--save", str(agent), "--quiet",
+                       "--no-record", "--set", "eval_every=0", "--no-final-eval"]) == 0
+    scores = {}
+    for epsilon in ("0", "1"):
+        assert eval_main([str(agent), "--episodes", "10", "--seed", "7", "--epsilon", epsilon,
+                          "--summary-json", str(out)]) == 0
+        result = json.loads(out.read_text())
+        assert result["epsilon"] == float(epsilon)
+        scores[epsilon] = result["returns"]
+    # The same seeds: a greedy policy and a random one cannot play the same ten CartPole episodes.
+    assert scores["0"] != scores["1"]
+
+
 def test_no_final_eval_leaves_out_the_greedy_evaluation_after_training(tmp_path):
     summary = tmp_path / "s.json"
     assert train_main(["--preset", "tutorial-state", "--steps", "300", "--quiet", "--no-record", "--set",
