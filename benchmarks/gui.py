@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     from dqn_core.config import parse_values
     from dqn_core.presets import load_preset
 
-    config = load_preset(args.preset).replace(device="cpu", eval_every=0, learning_starts=500,
-                                              **parse_values(parse_sets(args.set)))
+    config = load_preset(args.preset).replace(**{"device": "cpu", "eval_every": 0, "learning_starts": 500,
+                                                 **parse_values(parse_sets(args.set))})    # --set wins
     modes = (("window, every step ≤30 fps", 1), ("window, fast mode (no frames)", 0))
     frames_only = "headless, frames made but not drawn"
     samples: dict[str, list] = {"headless": [], frames_only: []} | {label: [] for label, _ in modes}
