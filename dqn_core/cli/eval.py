@@ -16,8 +16,10 @@ from dqn_core.video import write_video
 
 def play(args: argparse.Namespace) -> int:
     trainer = load_agent(args.file, device=args.device)
-    if args.epsilon is not None:      # checked: a number in [0, 1]; a live change, so the evaluator plays at it too
-        trainer.apply_patch({"eval_epsilon": args.epsilon})
+    if args.epsilon is not None:      # a live change, so the evaluator plays at it too
+        rejected = trainer.apply_patch({"eval_epsilon": args.epsilon}).rejected
+        if rejected:                  # the reason names the value and the range
+            raise ValueError(rejected["eval_epsilon"])
     base = trainer.config.seed + PLAY_SEED_OFFSET if args.seed is None else args.seed
     started = time.perf_counter()
     returns = trainer.greedy_returns([base + i for i in range(args.episodes)])
