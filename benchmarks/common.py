@@ -15,21 +15,46 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def machine() -> dict[str, Any]:
+    """What a timing was measured on. Two machines both called "AMD EPYC" differed ~4× in an Atari update's time
+    (AVX-512 and clock against AVX2 at 2 GHz), so the description carries the CPU's widest vector unit and one
+    core's measured matrix-multiply rate: times from different machines compare through it."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
+    cpu, flags = None, set()
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
             for line in f:
-                if line.startswith("model name"):
+                if line.startswith("model name") and cpu is None:
                     cpu = line.split(":", 1)[1].strip()
-                    break
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
+    cpu = cpu or platform.processor() or platform.machine()
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "AVX" if "avx" in flags else None
     return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "vector_unit": vector, "matmul_gflops_one_core": matmul_gflops(),
             "python": platform.python_version(), "torch": torch.__version__,
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "date": time.strftime("%Y-%m-%d %H:%M")}
+
+
+def matmul_gflops(size: int = 512, seconds: float = 0.3) -> float:
+    """One core's float32 matrix-multiply rate in GFLOP/s: what a convolutional network's update scales with."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        a = torch.randn(size, size)
+        a @ a
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            a @ a
+            count += 1
+        return round(count * 2 * size ** 3 / (time.perf_counter() - start) / 1e9, 1)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def write_results(name: str, data: dict[str, Any]) -> Path:
