@@ -5,6 +5,7 @@ whole run stays on the plot (peak downsampling and clipping to the view keep it 
 """
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -43,6 +44,31 @@ class Overlay:
     bands: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
+class CompactAxis(pg.AxisItem):
+    """A value axis that labels at most one tick per LABEL_PX pixels. pyqtgraph always labels at least 2.25
+    intervals, so a plot a few tens of pixels high (five stacked in a small window, or an empty one) drew its labels
+    over each other."""
+
+    LABEL_PX = 22
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not levels or self._tickSpacing is not None:
+            return levels
+        span, major = abs(maxVal - minVal), levels[0][0]
+        labels = max(1, int(size // self.LABEL_PX))
+        while span / major > labels:
+            major = _next_round(major)
+        return [(major, 0.0)] + [level for level in levels[1:] if level[0] < major]
+
+
+def _next_round(interval: float) -> float:
+    """The next tick interval up in the 1–2–5 series (0.2 → 0.5 → 1 → 2)."""
+    power = 10.0 ** math.floor(math.log10(interval) + 1e-9)
+    mantissa = interval / power
+    return power * (2.0 if mantissa < 1.5 else 5.0 if mantissa < 3.5 else 10.0)
+
+
 def build_plots(layout_widget: pg.GraphicsLayoutWidget) -> dict[str, pg.PlotItem]:
     """The five plots, one above the other with their x axes linked, and the legend above them all."""
     plots: dict[str, pg.PlotItem] = {}
@@ -55,7 +81,7 @@ def build_plots(layout_widget: pg.GraphicsLayoutWidget) -> dict[str, pg.PlotItem
     layout_widget.addItem(legend, row=0, col=0)
     layout_widget.ci.layout.setRowStretchFactor(0, 0)
     for row, (key, title, stretch) in enumerate(specs, start=1):
-        plot = layout_widget.addPlot(row=row, col=0, title=title)
+        plot = layout_widget.addPlot(row=row, col=0, title=title, axisItems={"left": CompactAxis("left")})
         plot.showGrid(x=True, y=True, alpha=0.25)
         plot.setDownsampling(mode="peak", auto=True)
         plot.setClipToView(True)

@@ -284,6 +284,43 @@ def test_change_labels_never_overlap_in_the_window_or_an_export(qtbot, tmp_path)
     assert overlaps() == 0 and (tmp_path / "plots.png").stat().st_size > 1000
 
 
+def test_value_labels_of_short_plots_never_overlap(qtbot):
+    from PySide6.QtGui import QPainter, QPixmap
+
+    from app.plots import PlotsPanel
+    from dqn_core.training.metrics import Metrics
+
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)                                  # five stacked plots in a small window: ~55 px each
+    panel.show()
+    qtbot.waitExposed(panel)
+
+    def labels() -> dict[str, list[str]]:
+        """Each plot's value labels, and 'OVERLAP' for each pair of them drawn over each other."""
+        found = {}
+        painter = QPainter(QPixmap(10, 10))
+        for key, plot in panel.plots.items():
+            texts = plot.getAxis("left").generateDrawSpecs(painter)[2]
+            rects = [rect for rect, _, _ in texts]
+            found[key] = [text for _, _, text in texts] + ["OVERLAP" for i in range(len(rects))
+                                                          for j in range(i + 1, len(rects)) if rects[i].intersects(rects[j])]
+        painter.end()
+        return found
+
+    qtbot.wait(50)
+    assert not any("OVERLAP" in texts for texts in labels().values())   # empty: the first thing a newcomer sees
+    metrics = Metrics()
+    for episode in range(1, 300):
+        duration = 10 + (episode * 37) % 190                 # CartPole: the return is the duration
+        metrics.add_episode(episode * 50, duration, float(duration), episode)
+    panel.set_metrics(metrics)
+    qtbot.wait(100)
+    shown = labels()
+    assert not any("OVERLAP" in texts for texts in shown.values())
+    assert shown["duration"]                               # the durations (10–200) are still labelled
+
+
 def test_a_new_agent_dialog_names_settings_by_their_labels(make_window, qtbot, dialogs, tmp_path):
     w = make_window()
     open_a_saved_agent(w, qtbot, tmp_path)                              # an opened agent goes on with its run
