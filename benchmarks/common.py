@@ -16,31 +16,26 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def machine() -> dict[str, Any]:
     """What a timing was measured on. Two machines both called "AMD EPYC" differed ~4× in an Atari update's time
-    (AVX-512 and clock against AVX2 at 2 GHz), so the description carries the CPU's widest vector unit and one
+    (AVX-512 and clock against AVX2 at 2 GHz), so the description carries the vector unit torch's kernels use and one
     core's measured matrix-multiply rate: times from different machines compare through it."""
     import torch
 
-    cpu, flags = None, set()
+    cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name") and cpu is None:
-                    cpu = line.split(":", 1)[1].strip()
-                elif line.startswith("flags") and not flags:
-                    flags = set(line.split(":", 1)[1].split())
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
     except OSError:
         pass
-    cpu = cpu or platform.processor() or platform.machine()
-    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "AVX" if "avx" in flags else None
     return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-            "vector_unit": vector, "matmul_gflops_one_core": matmul_gflops(),
+            "vector_unit": torch.backends.cpu.get_cpu_capability(), "matmul_gflops_one_core": matmul_gflops(),
             "python": platform.python_version(), "torch": torch.__version__,
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "date": time.strftime("%Y-%m-%d %H:%M")}
 
 
 def matmul_gflops(size: int = 512, seconds: float = 0.3) -> float:
-    """One core's float32 matrix-multiply rate in GFLOP/s: what a convolutional network's update scales with."""
+    """One core's float32 matrix-multiply rate in GFLOP/s, what a convolutional network's update scales with;
+    measured as the results are written, so it reads low on a busy machine."""
     import torch
 
     threads = torch.get_num_threads()
