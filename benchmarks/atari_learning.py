@@ -3,9 +3,10 @@ budget, then its final agent scored by `dqn-eval`; the score against wall-clock 
 speed converted to time.
 
     python -m benchmarks.atari_learning --preset atari-cpu --seeds 101 102 103 [--minutes 60] [--env ALE/Pong-v5]
-        [--threads 2] [--eval-episodes 10] [--tag NAME] [--reference-steps 3200000]
+        [--threads 2] [--parallel] [--eval-episodes 10] [--tag NAME] [--reference-steps 3200000]
 
-Run it alone on the machine: the minutes are the result. Each seed: `dqn-train --preset P --seed S --minutes M
+Run it alone on the machine: the minutes are the result. With --parallel the seeds train at once (each its own
+process; give --threads 1), so each has a share of the cores: a budget's minutes then buy less learning than alone. Each seed: `dqn-train --preset P --seed S --minutes M
 --threads T` (the preset stops by itself when solved), its run recorded in benchmarks/results/<tag>-runs/, its final
 agent in benchmarks/results/<tag>-seed<S>.dqn; then `dqn-eval` plays that agent for --eval-episodes games. Writes
 benchmarks/results/<tag>.{json,csv,png}: per seed the minutes and steps to the preset's first confirmed solve (if
@@ -42,24 +43,51 @@ def cleanrl_steps_per_second() -> float | None:
     return data["steps"] / statistics.median(seconds) if seconds else None
 
 
-def train_seed(args: argparse.Namespace, seed: int) -> dict:
-    runs = RESULTS / f"{args.tag}-runs"
-    agent = RESULTS / f"{args.tag}-seed{seed}.dqn"
-    summary = RESULTS / f"{args.tag}-seed{seed}-train.json"
+def train_command(args: argparse.Namespace, seed: int) -> list[str]:
     command = [sys.executable, "-m", "dqn_core.cli.main", "--preset", args.preset, "--seed", str(seed),
-               "--minutes", str(args.minutes), "--threads", str(args.threads), "--runs-dir", str(runs),
-               "--name", f"{args.tag} seed {seed}", "--save", str(agent), "--summary-json", str(summary), "--quiet"]
+               "--minutes", str(args.minutes), "--threads", str(args.threads), "--runs-dir", str(runs_folder(args)),
+               "--name", f"{args.tag} seed {seed}", "--save", str(RESULTS / f"{args.tag}-seed{seed}.dqn"),
+               "--summary-json", str(RESULTS / f"{args.tag}-seed{seed}-train.json"), "--quiet"]
     if args.env:
         command += ["--env", args.env]
     for change in args.set:
         command += ["--set", change]
+    return command
+
+
+def runs_folder(args: argparse.Namespace) -> Path:
+    return RESULTS / f"{args.tag}-runs"
+
+
+def train_seeds(args: argparse.Namespace) -> list[dict]:
+    """Train every seed, one after another or (--parallel) all at once; each one's agent, run folder, process
+    seconds and training summary."""
+    runs = runs_folder(args)
     before = {p.name for p in runs.iterdir()} if runs.exists() else set()
-    started = time.perf_counter()
-    subprocess.run(command, check=True)
-    process_seconds = time.perf_counter() - started
-    folder = next(p for p in runs.iterdir() if p.name not in before and (p / "run.json").exists())
-    return {"seed": seed, "agent": agent, "folder": folder, "process_seconds": process_seconds,
-            "train": json.loads(summary.read_text())}
+    seconds = {}
+    if args.parallel:
+        started = time.perf_counter()
+        running = {seed: subprocess.Popen(train_command(args, seed)) for seed in args.seeds}
+        while running:                             # each seed's seconds end when its own process does
+            time.sleep(1)
+            for seed, process in list(running.items()):
+                if process.poll() is not None:
+                    if process.returncode != 0:
+                        raise subprocess.CalledProcessError(process.returncode, process.args)
+                    seconds[seed] = time.perf_counter() - started
+                    del running[seed]
+    else:
+        for seed in args.seeds:
+            started = time.perf_counter()
+            subprocess.run(train_command(args, seed), check=True)
+            seconds[seed] = time.perf_counter() - started
+    folders = {}
+    for folder in runs.iterdir():                  # this invocation's runs, told apart by the seed each recorded
+        if folder.name not in before and (folder / "run.json").exists():
+            folders[json.loads((folder / "run.json").read_text())["seed"]] = folder
+    return [{"seed": seed, "agent": RESULTS / f"{args.tag}-seed{seed}.dqn", "folder": folders[seed],
+             "process_seconds": seconds[seed],
+             "train": json.loads((RESULTS / f"{args.tag}-seed{seed}-train.json").read_text())} for seed in args.seeds]
 
 
 def score(args: argparse.Namespace, agent: Path, seed: int) -> dict:
@@ -85,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of each seed's training")
     parser.add_argument("--env", help="another game than the preset's (e.g. ALE/Breakout-v5)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--parallel", action="store_true",
+                        help="train the seeds all at once (give --threads 1): each then has a share of the cores, "
+                             "so its minutes are not those of a run alone")
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--tag", help="name of the result files (default: atari-<preset>-<game>)")
@@ -96,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
 
     results, runs = [], []
-    for seed in args.seeds:
-        trained = train_seed(args, seed)
+    for trained in train_seeds(args):
+        seed = trained["seed"]
         evaluated = score(args, trained["agent"], seed)
         train = trained["train"]
         results.append({
@@ -126,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     plot(runs, title, str(RESULTS / f"{args.tag}.png"), x="minutes of training", marks=marks,
          y_range=(-21, 21) if game == "pong" else None)
     path = write_results(args.tag, {"preset": args.preset, "env": args.env, "minutes": args.minutes,
-                                    "threads": args.threads, "seeds": results,
+                                    "threads": args.threads, "parallel": args.parallel,
+                                    "seeds": results,
                                     "cleanrl_steps_per_second": reference, "reference_steps": args.reference_steps})
     print(table([[r[k] for k in COLUMNS] for r in results], COLUMNS))
     print(f"results: {path}")
