@@ -4,16 +4,18 @@ speed converted to time.
 
     python -m benchmarks.atari_learning --preset atari-cpu --seeds 101 102 103 [--minutes 60] [--env ALE/Pong-v5]
         [--threads 2] [--parallel] [--eval-episodes 10] [--tag NAME] [--reference-steps 3200000]
+    python -m benchmarks.atari_learning --replot TAG      # redraw TAG's plot from its results
 
 Run it alone on the machine: the minutes are the result. With --parallel the seeds train at once (each its own
-process; give --threads 1), so each has a share of the cores: a budget's minutes then buy less learning than alone. Each seed: `dqn-train --preset P --seed S --minutes M
---threads T` (the preset stops by itself when solved), its run recorded in benchmarks/results/<tag>-runs/, its final
-agent in benchmarks/results/<tag>-seed<S>.dqn; then `dqn-eval` plays that agent for --eval-episodes games. Writes
+process, one torch thread unless --threads says), so each has a share of the cores: a budget's minutes then buy less
+learning than alone. Each seed: `dqn-train --preset P --seed S --minutes M --threads T` (the preset stops by itself
+when solved), its run recorded in benchmarks/results/<tag>-runs/, its final agent in
+benchmarks/results/<tag>-seed<S>.dqn; then `dqn-eval` plays that agent for --eval-episodes games. Writes
 benchmarks/results/<tag>.{json,csv,png}: per seed the minutes and steps to the preset's first confirmed solve (if
 any), the whole process's wall time, and the dqn-eval score; the curve of each run's evaluations (score against
-minutes of training). The plot's dashed vertical line is CleanRL's `dqn_atari.py` at its speed measured on
-this machine by `benchmarks.atari_cleanrl` (results/atari_cleanrl.json), taken to --reference-steps agent steps
-(the point at which its documented Pong curve passes 18).
+minutes of training). The plot's dashed vertical line is CleanRL's `dqn_atari.py` at its speed measured on this
+machine by `benchmarks.atari_cleanrl` (results/atari_cleanrl.json), taken to --reference-steps agent steps (the point
+at which its documented Pong curve passes 18).
 """
 from __future__ import annotations
 
@@ -106,15 +108,53 @@ def curve(folder: Path) -> list[tuple[int, float, float]]:
     return [(int(s), float(w), float(m)) for s, w, m in zip(evals["step"], evals["wall"], evals["mean"])]
 
 
+def draw(args: argparse.Namespace, runs: list[dict], reference: float | None) -> None:
+    """The PNG: each seed's evaluations against minutes, the game's solved score, CleanRL's time where known."""
+    from dqn_core.envs.families import family_of
+    from dqn_core.presets import load_preset
+
+    config = load_preset(args.preset)
+    env = args.env or config.env_id
+    threshold = config.solved_threshold
+    if threshold is None:
+        threshold = family_of(env).solved_scores.get(env)
+    marks = []
+    if reference and args.reference_steps:
+        minutes = args.reference_steps / reference / 60
+        marks.append((minutes, f"CleanRL here: {args.reference_steps / 1e6:.1f}M steps at {reference:.0f} steps/s "
+                               f"= {minutes:.0f} min"))
+    seeds = f"seed{'s' if len(args.seeds) > 1 else ''} {', '.join(map(str, args.seeds))}"
+    title = f"{args.preset} on {env}: evaluations during training, {seeds}"
+    played = "greedy" if not config.eval_epsilon else f"ε {config.eval_epsilon:g}"
+    plot([{**run, "threshold": threshold} for run in runs], title, str(RESULTS / f"{args.tag}.png"),
+         x="minutes of training", marks=marks, y_range=(-21, 21) if env == "ALE/Pong-v5" else None,
+         y_label=f"evaluation return ({played})")
+
+
+def replot(args: argparse.Namespace) -> int:
+    """Redraw the PNG from the CSV and JSON an earlier run of this benchmark wrote."""
+    data = json.loads((RESULTS / f"{args.tag}.json").read_text())
+    args.preset, args.env, args.reference_steps = data["preset"], data["env"], data["reference_steps"]
+    args.seeds = [result["seed"] for result in data["seeds"]]
+    with open(RESULTS / f"{args.tag}.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    runs = [{"seed": seed, "curve": [(int(r["step"]), float(r["train_seconds"]), float(r["eval_mean_return"]))
+                                     for r in rows if int(r["seed"]) == seed]} for seed in args.seeds]
+    draw(args, runs, data["cleanrl_steps_per_second"])
+    print(f"plot: {RESULTS / f'{args.tag}.png'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="atari-cpu")
-    parser.add_argument("--seeds", type=int, nargs="+", required=True)
+    parser.add_argument("--seeds", type=int, nargs="+")
+    parser.add_argument("--replot", metavar="TAG", help="only redraw TAG's plot from its results (no training)")
     parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of each seed's training")
     parser.add_argument("--env", help="another game than the preset's (e.g. ALE/Breakout-v5)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, help="torch threads of each run (default: 2, with --parallel 1)")
     parser.add_argument("--parallel", action="store_true",
-                        help="train the seeds all at once (give --threads 1): each then has a share of the cores, "
+                        help="train the seeds all at once: each then has a share of the cores, "
                              "so its minutes are not those of a run alone")
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -122,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-steps", type=float, default=3.2e6,
                         help="agent steps CleanRL's documented Pong curve takes to pass 18 (0: no line)")
     args = parser.parse_args(argv)
+    if args.replot:
+        args.tag = args.replot
+        return replot(args)
+    if not args.seeds:
+        parser.error("--seeds is required (or --replot TAG)")
+    args.threads = args.threads or (1 if args.parallel else 2)
     game = (args.env or "pong").split("/")[-1].split("-")[0].lower()
     args.tag = args.tag or f"atari-{args.preset}-{game}"
     RESULTS.mkdir(exist_ok=True)
@@ -138,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             "solved_at_minutes": None if train["solved_at_seconds"] is None else round(train["solved_at_seconds"] / 60, 2),
             "steps_per_second": train["steps_per_second"], "dqn_eval_mean": evaluated["mean_return"],
             "dqn_eval_returns": evaluated["returns"], "run": trained["folder"].name})
-        runs.append({"seed": seed, "curve": curve(trained["folder"]), "threshold": train.get("solved_threshold")})
+        runs.append({"seed": seed, "curve": curve(trained["folder"])})
         print(table([[results[-1][k] for k in COLUMNS]], COLUMNS), flush=True)
 
     with open(RESULTS / f"{args.tag}.csv", "w", newline="") as f:
@@ -147,15 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         for run in runs:
             writer.writerows([run["seed"], *point] for point in run["curve"])
     reference = cleanrl_steps_per_second()
-    marks = []
-    if reference and args.reference_steps:
-        minutes = args.reference_steps / reference / 60
-        marks.append((minutes, f"CleanRL here: {args.reference_steps / 1e6:.1f}M steps at {reference:.0f} steps/s "
-                               f"= {minutes:.0f} min"))
-    seeds = f"seed{'s' if len(args.seeds) > 1 else ''} {', '.join(map(str, args.seeds))}"
-    title = f"{args.preset} on {args.env or 'ALE/Pong-v5'}: evaluations during training, {seeds}"
-    plot(runs, title, str(RESULTS / f"{args.tag}.png"), x="minutes of training", marks=marks,
-         y_range=(-21, 21) if game == "pong" else None)
+    draw(args, runs, reference)
     path = write_results(args.tag, {"preset": args.preset, "env": args.env, "minutes": args.minutes,
                                     "threads": args.threads, "parallel": args.parallel,
                                     "seeds": results,

@@ -62,7 +62,8 @@ def run_seed(config, steps: int, eval_every: int, eval_episodes: int, stop_when_
 
 
 def plot(runs: list[dict], title: str, path: str, x: str = "env steps",
-         marks: list[tuple[float, str]] = (), y_range: tuple[float, float] | None = None) -> None:
+         marks: list[tuple[float, str]] = (), y_range: tuple[float, float] | None = None,
+         y_label: str = "greedy evaluation return") -> None:
     """Evaluation return against env steps (or, with x="minutes", training time), one line per run, as a PNG
     (pyqtgraph, offscreen). A run may carry its own "label" (default: its seed) and "colour" index; `marks` are
     labelled dashed vertical lines (x, text); `y_range` fixes the return axis (Pong: −21 to 21)."""
@@ -78,7 +79,7 @@ def plot(runs: list[dict], title: str, path: str, x: str = "env steps",
     widget.resize(900, 500)
     widget.addLegend()
     widget.setLabel("bottom", x)
-    widget.setLabel("left", "greedy evaluation return")
+    widget.setLabel("left", y_label)
     colours = ["#1a73e8", "#d93025", "#188038", "#f29900", "#a142f4", "#12b5cb", "#5f6368"]
     for i, run in enumerate(runs):
         if run["curve"]:

@@ -325,8 +325,8 @@ class TrainConfig:
                              minimum=0.0, maximum=1.0, step=0.01, live=True)
     solved_threshold: float | None = _p(None, "Evaluation", "Solved at",
                                         "Mean greedy return that counts as solved; empty uses the environment's own "
-                                        "threshold (CartPole-v1: 475).", kind="float", minimum=-1e9, maximum=1e9,
-                                        optional=True, live=True)
+                                        "threshold (CartPole-v1: 475; Atari Pong: 18; none for most games).",
+                                        kind="float", minimum=-1e9, maximum=1e9, optional=True, live=True)
     confirm_episodes: int = _p(0, "Evaluation", "Confirmation episodes",
                                "When an evaluation reaches 'Solved at', this many more greedy episodes with new seeds "
                                "must reach it too before the run counts as solved (Gymnasium's 'solved' is a "

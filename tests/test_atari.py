@@ -140,13 +140,22 @@ def test_the_atari_cpu_preset_is_a_laptop_recipe_that_stops_when_pong_is_solved(
     assert config.double_dqn and config.dueling and config.n_step == 3 and config.optimizer == "adam"
     assert config.target_update // config.train_freq * config.gradient_steps == 1000    # updates between syncs
     assert config.torch_threads == 2 and not config.learner_thread       # both cores, the synchronous loop
-    assert config.stop_when_solved and config.solved_threshold == 18 and config.confirm_episodes >= 10
+    assert config.stop_when_solved and config.solved_threshold is None and config.confirm_episodes >= 10
     assert config.eval_epsilon == 0.05 and not config.life_loss_terminal and config.clip_rewards
     trainer = Trainer(config.replace(learning_starts=200, eval_every=0, torch_threads=1))
     assert trainer.replay.nbytes < 1 << 30 and trainer.num_envs == 8       # 100k frames in under 1 GiB, 8 games
     for event in trainer.run(Control(), max_steps=400):
         assert not isinstance(event, ev.Failed)
     assert abs(trainer.updates - (400 - 200) / 4) <= 2                   # one update per 4 decisions once learning
+    assert trainer.solved_threshold() == 18                               # Pong's solved score …
+
+
+def test_a_solved_score_belongs_to_its_game_so_the_atari_preset_on_breakout_trains_to_its_budget():
+    breakout = Trainer(load_preset("atari-cpu").replace(env_id="ALE/Breakout-v5", replay_capacity=1000,
+                                                        torch_threads=1))
+    assert breakout.solved_threshold() is None                            # … not carried to another game
+    chosen = Trainer(atari("Breakout", solved_threshold=30.0))
+    assert chosen.solved_threshold() == 30.0                              # a score the user sets still counts
 
 
 def test_a_replay_memory_that_cannot_fit_is_refused_with_the_capacity_that_does():

@@ -59,4 +59,7 @@ def action_names(unwrapped: gym.Env) -> list[str]:
 
 FAMILY = Family(name="atari", title="Atari (ALE)", prefix="ALE/", preset="atari-cpu", register=register,
                 game_ids=games, make_kwargs=make_kwargs, wrap=wrap, action_names=action_names,
-                screen_fps=60.0, own_pixels=True)      # the console's 60 frames/s (ale-py declares 30 for its own)
+                screen_fps=60.0, own_pixels=True,      # the console's 60 frames/s (ale-py declares 30 for its own)
+                # ale-py declares no solved score; Pong ≥ 18 is the literature's (CleanRL's, Tianshou's) mark of a
+                # learned game. Other games have none: a run on them stops at its budget.
+                solved_scores={"ALE/Pong-v5": 18.0})

@@ -4,7 +4,7 @@ actions and how fast its screen runs. Each family is one module (`atari.py`, `mi
 that makes one `Family`; `families.py` lists them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import gymnasium as gym
@@ -31,6 +31,9 @@ class Family:
     screen_fps: float | None = None   # the console's own frame rate, where the env's metadata does not say
     own_pixels: bool = False          # its screen is a game's own pixels: drawn unsmoothed, with score and lives
     needs: Callable[[str], str | None] = lambda env_id: None        # the extra an env id needs beyond the family's
+    # The score that counts as solving a game whose env declares none (an empty `solved_threshold` uses it), so a
+    # preset's "solved" follows the game picked instead of carrying one game's score to another.
+    solved_scores: dict[str, float] = field(default_factory=dict, hash=False, compare=False)
     @property
     def extra(self):
         return EXTRAS.get(self.name)

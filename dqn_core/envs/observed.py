@@ -236,8 +236,11 @@ class ObservedEnv:
             return []
 
     def reward_threshold(self) -> float | None:
+        """The return that counts as solved: the env's own (CartPole-v1: 475), else its family's for the game."""
         spec = self.env.spec
-        return None if spec is None else spec.reward_threshold
+        if spec is not None and spec.reward_threshold is not None:
+            return spec.reward_threshold
+        return family_of(self.config.env_id).solved_scores.get(self.config.env_id)
 
     def close(self) -> None:
         self.env.close()
