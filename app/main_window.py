@@ -126,10 +126,6 @@ class MainWindow(QMainWindow):
         if self.plots.banner.kind == "success":
             self.plots.banner.hide()
         self.env_view.clear()
-        if run.trainer is None:
-            self.status.show_new(run.config)
-        else:
-            self.status.show_agent(run.trainer)
         self.configs.update_preset_label()
         self.runs_panel.set_reference((run.trainer.config if run.trainer else run.config).to_dict())
         if run.previous_run_id:
@@ -163,7 +159,9 @@ class MainWindow(QMainWindow):
         self.plots.set_busy(running)
         state = {"train": " — paused" if t.paused else " — training", "watch": " — watching"}.get(t.mode, "")
         self.setWindowTitle(f"DQN Studio — {run.title()}{state}")
-        if run.trainer is not None and not running:
+        if run.trainer is None:
+            self.status.show_new(run.config)            # what the next Start begins from, as its settings change
+        elif not running:
             self.status.show_agent(run.trainer)
         if training and t.paused:
             self.status.show_rate("paused")

@@ -13,9 +13,10 @@ when solved), its run recorded in benchmarks/results/<tag>-runs/, its final agen
 benchmarks/results/<tag>-seed<S>.dqn; then `dqn-eval` plays that agent for --eval-episodes games. Writes
 benchmarks/results/<tag>.{json,csv,png}: per seed the minutes and steps to the preset's first confirmed solve (if
 any), the whole process's wall time, and the dqn-eval score; the curve of each run's evaluations (score against
-minutes of training). The plot's dashed vertical line is CleanRL's `dqn_atari.py` at its speed measured on this
-machine by `benchmarks.atari_cleanrl` (results/atari_cleanrl.json), taken to --reference-steps agent steps (the point
-at which its documented Pong curve passes 18).
+minutes of training). The plot's dashed vertical line is CleanRL's `dqn_atari.py` at the speed
+`benchmarks.atari_cleanrl` measured (results/atari_cleanrl.json: rerun it on the machine that trains, since machines
+of one name differ 4×), taken to --reference-steps agent steps (the point at which its documented Pong curve passes
+18).
 """
 from __future__ import annotations
 
@@ -45,11 +46,16 @@ def cleanrl_steps_per_second() -> float | None:
     return data["steps"] / statistics.median(seconds) if seconds else None
 
 
+def seed_file(args: argparse.Namespace, seed: int, suffix: str) -> Path:
+    """A seed's result file: its agent (".dqn"), training summary ("-train.json") or dqn-eval score ("-eval.json")."""
+    return RESULTS / f"{args.tag}-seed{seed}{suffix}"
+
+
 def train_command(args: argparse.Namespace, seed: int) -> list[str]:
     command = [sys.executable, "-m", "dqn_core.cli.main", "--preset", args.preset, "--seed", str(seed),
                "--minutes", str(args.minutes), "--threads", str(args.threads), "--runs-dir", str(runs_folder(args)),
-               "--name", f"{args.tag} seed {seed}", "--save", str(RESULTS / f"{args.tag}-seed{seed}.dqn"),
-               "--summary-json", str(RESULTS / f"{args.tag}-seed{seed}-train.json"), "--quiet"]
+               "--name", f"{args.tag} seed {seed}", "--save", str(seed_file(args, seed, ".dqn")),
+               "--summary-json", str(seed_file(args, seed, "-train.json")), "--quiet"]
     if args.env:
         command += ["--env", args.env]
     for change in args.set:
@@ -62,14 +68,14 @@ def runs_folder(args: argparse.Namespace) -> Path:
 
 
 def train_seeds(args: argparse.Namespace) -> list[dict]:
-    """Train every seed, one after another or (--parallel) all at once; each one's agent, run folder, process
-    seconds and training summary."""
+    """Train every seed, one after another or (--parallel) all at once; each one's run folder, process seconds and
+    training summary."""
     runs = runs_folder(args)
     before = {p.name for p in runs.iterdir()} if runs.exists() else set()
     seconds = {}
-    if args.parallel:
+    for batch in [args.seeds] if args.parallel else [[seed] for seed in args.seeds]:
         started = time.perf_counter()
-        running = {seed: subprocess.Popen(train_command(args, seed)) for seed in args.seeds}
+        running = {seed: subprocess.Popen(train_command(args, seed)) for seed in batch}
         while running:                             # each seed's seconds end when its own process does
             time.sleep(1)
             for seed, process in list(running.items()):
@@ -78,25 +84,20 @@ def train_seeds(args: argparse.Namespace) -> list[dict]:
                         raise subprocess.CalledProcessError(process.returncode, process.args)
                     seconds[seed] = time.perf_counter() - started
                     del running[seed]
-    else:
-        for seed in args.seeds:
-            started = time.perf_counter()
-            subprocess.run(train_command(args, seed), check=True)
-            seconds[seed] = time.perf_counter() - started
     folders = {}
     for folder in runs.iterdir():                  # this invocation's runs, told apart by the seed each recorded
         if folder.name not in before and (folder / "run.json").exists():
             folders[json.loads((folder / "run.json").read_text())["seed"]] = folder
-    return [{"seed": seed, "agent": RESULTS / f"{args.tag}-seed{seed}.dqn", "folder": folders[seed],
-             "process_seconds": seconds[seed],
-             "train": json.loads((RESULTS / f"{args.tag}-seed{seed}-train.json").read_text())} for seed in args.seeds]
+    return [{"seed": seed, "folder": folders[seed], "process_seconds": seconds[seed],
+             "train": json.loads(seed_file(args, seed, "-train.json").read_text())} for seed in args.seeds]
 
 
-def score(args: argparse.Namespace, agent: Path, seed: int) -> dict:
-    out = RESULTS / f"{args.tag}-seed{seed}-eval.json"
+def score(args: argparse.Namespace, seed: int) -> dict:
+    """dqn-eval's score of the seed's agent, run in the results folder so that its JSON names the file, not a path."""
+    out = seed_file(args, seed, "-eval.json")
     subprocess.run([sys.executable, "-c", "import sys; from dqn_core.cli.main import eval_main; "
-                    "sys.exit(eval_main(sys.argv[1:]))", str(agent), "--episodes", str(args.eval_episodes),
-                    "--summary-json", str(out)], check=True)
+                    "sys.exit(eval_main(sys.argv[1:]))", seed_file(args, seed, ".dqn").name,
+                    "--episodes", str(args.eval_episodes), "--summary-json", out.name], check=True, cwd=RESULTS)
     return json.loads(out.read_text())
 
 
@@ -109,37 +110,35 @@ def curve(folder: Path) -> list[tuple[int, float, float]]:
 
 
 def draw(args: argparse.Namespace, runs: list[dict], reference: float | None) -> None:
-    """The PNG: each seed's evaluations against minutes, the game's solved score, CleanRL's time where known."""
-    from dqn_core.envs.families import family_of
-    from dqn_core.presets import load_preset
-
-    config = load_preset(args.preset)
-    env = args.env or config.env_id
-    threshold = config.solved_threshold
-    if threshold is None:
-        threshold = family_of(env).solved_scores.get(env)
+    """The PNG: each seed's evaluations against minutes, the solved score its training counted (the line), the ε
+    its agent is evaluated at, CleanRL's time where known. Each run carries its training summary and dqn-eval score."""
+    first = runs[0]
+    env, threshold, epsilon = first["train"]["env_id"], first["train"]["solved_threshold"], first["eval"]["epsilon"]
     marks = []
     if reference and args.reference_steps:
         minutes = args.reference_steps / reference / 60
-        marks.append((minutes, f"CleanRL here: {args.reference_steps / 1e6:.1f}M steps at {reference:.0f} steps/s "
+        marks.append((minutes, f"CleanRL as measured: {args.reference_steps / 1e6:.1f}M steps at {reference:.0f} steps/s "
                                f"= {minutes:.0f} min"))
-    seeds = f"seed{'s' if len(args.seeds) > 1 else ''} {', '.join(map(str, args.seeds))}"
+    seeds = f"seed{'s' if len(runs) > 1 else ''} {', '.join(str(run['seed']) for run in runs)}"
     title = f"{args.preset} on {env}: evaluations during training, {seeds}"
-    played = "greedy" if not config.eval_epsilon else f"ε {config.eval_epsilon:g}"
+    played = "greedy" if not epsilon else f"ε {epsilon:g}"
     plot([{**run, "threshold": threshold} for run in runs], title, str(RESULTS / f"{args.tag}.png"),
          x="minutes of training", marks=marks, y_range=(-21, 21) if env == "ALE/Pong-v5" else None,
          y_label=f"evaluation return ({played})")
 
 
 def replot(args: argparse.Namespace) -> int:
-    """Redraw the PNG from the CSV and JSON an earlier run of this benchmark wrote."""
+    """Redraw the PNG from the files an earlier run of this benchmark wrote (its CSV, JSON and per-seed JSON)."""
     data = json.loads((RESULTS / f"{args.tag}.json").read_text())
-    args.preset, args.env, args.reference_steps = data["preset"], data["env"], data["reference_steps"]
-    args.seeds = [result["seed"] for result in data["seeds"]]
+    args.preset, args.reference_steps = data["preset"], data["reference_steps"]
     with open(RESULTS / f"{args.tag}.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    runs = [{"seed": seed, "curve": [(int(r["step"]), float(r["train_seconds"]), float(r["eval_mean_return"]))
-                                     for r in rows if int(r["seed"]) == seed]} for seed in args.seeds]
+    runs = []
+    for seed in (result["seed"] for result in data["seeds"]):
+        runs.append({"seed": seed, "train": json.loads(seed_file(args, seed, "-train.json").read_text()),
+                     "eval": json.loads(seed_file(args, seed, "-eval.json").read_text()),
+                     "curve": [(int(r["step"]), float(r["train_seconds"]), float(r["eval_mean_return"]))
+                               for r in rows if int(r["seed"]) == seed]})
     draw(args, runs, data["cleanrl_steps_per_second"])
     print(f"plot: {RESULTS / f'{args.tag}.png'}")
     return 0
@@ -167,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         return replot(args)
     if not args.seeds:
         parser.error("--seeds is required (or --replot TAG)")
-    args.threads = args.threads or (1 if args.parallel else 2)
+    if args.threads is None:
+        args.threads = 1 if args.parallel else 2
     game = (args.env or "pong").split("/")[-1].split("-")[0].lower()
     args.tag = args.tag or f"atari-{args.preset}-{game}"
     RESULTS.mkdir(exist_ok=True)
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     results, runs = [], []
     for trained in train_seeds(args):
         seed = trained["seed"]
-        evaluated = score(args, trained["agent"], seed)
+        evaluated = score(args, seed)
         train = trained["train"]
         results.append({
             "seed": seed, "steps": train["steps"], "outcome": train["outcome"],
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             "solved_at_minutes": None if train["solved_at_seconds"] is None else round(train["solved_at_seconds"] / 60, 2),
             "steps_per_second": train["steps_per_second"], "dqn_eval_mean": evaluated["mean_return"],
             "dqn_eval_returns": evaluated["returns"], "run": trained["folder"].name})
-        runs.append({"seed": seed, "curve": curve(trained["folder"])})
+        runs.append({"seed": seed, "curve": curve(trained["folder"]), "train": train, "eval": evaluated})
         print(table([[results[-1][k] for k in COLUMNS]], COLUMNS), flush=True)
 
     with open(RESULTS / f"{args.tag}.csv", "w", newline="") as f:

@@ -114,6 +114,17 @@ def test_reset_clears_every_readout_of_the_old_run(make_window, qtbot):
     assert w.actions_by_name["start"].text() == "Start"
 
 
+def test_before_the_first_start_the_status_bar_shows_the_settings_the_start_will_use(make_window, qtbot):
+    w = make_window("zoo-state")
+    labels = w.status.labels
+    assert labels["lr"].text() == "lr 0.0023" and labels["replay"].text() == "replay 0/100,000 (0%)"
+    w.panel.controls["lr"].spin.setValue(0.001)                      # an edit in the panel …
+    assert labels["lr"].text() == "lr 0.001"
+    w.configs.choose_preset("acrobot-state")                         # … or another preset: the bar follows
+    assert labels["lr"].text() == f"lr {w.run.config.lr:.3g}"
+    assert labels["replay"].text() == f"replay 0/{w.run.config.replay_capacity:,} (0%)"
+
+
 def test_an_opened_agent_trains_on_in_a_run_named_after_its_file(make_window, qtbot, tmp_path):
     w = make_window(device="cpu", eval_every=0)
     w.training.step(5)
