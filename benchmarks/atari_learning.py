@@ -17,6 +17,9 @@ minutes of training). The plot's dashed vertical line is CleanRL's `dqn_atari.py
 `benchmarks.atari_cleanrl` measured (results/atari_cleanrl.json: rerun it on the machine that trains, since machines
 of one name differ 4×), taken to --reference-steps agent steps (the point at which its documented Pong curve passes
 18).
+
+A tag's seeds may be trained in several sittings (each alone on a quiet machine): a later invocation with the same
+settings adds its seeds to the tag's results, replacing any it trains again; each seed records its own machine.
 """
 from __future__ import annotations
 
@@ -29,11 +32,12 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import RESULTS, table, write_results
+from benchmarks.common import RESULTS, machine, table, write_results
 from benchmarks.learning import plot
 
 
 COLUMNS = ["seed", "steps", "outcome", "process_minutes", "solved_at_step", "solved_at_minutes", "dqn_eval_mean"]
+CURVE_COLUMNS = ["seed", "step", "train_seconds", "eval_mean_return"]
 
 
 def cleanrl_steps_per_second() -> float | None:
@@ -144,6 +148,32 @@ def replot(args: argparse.Namespace) -> int:
     return 0
 
 
+def settings(args: argparse.Namespace) -> dict:
+    """What must match for two sittings' seeds to share a tag's results."""
+    return {"env": args.env, "minutes": args.minutes, "threads": args.threads, "parallel": args.parallel}
+
+
+def earlier_seeds(args: argparse.Namespace) -> dict:
+    """The results and curve rows an earlier sitting recorded under this tag for seeds this one does not train.
+    Exits, before any training, when that sitting used other settings (its seeds would not be comparable)."""
+    path = RESULTS / f"{args.tag}.json"
+    if not path.exists():
+        return {"results": [], "rows": []}
+    data = json.loads(path.read_text())
+    earlier = {"preset": data["preset"], **{key: data.get(key) for key in settings(args)}}
+    now = {"preset": args.preset, **settings(args)}
+    if earlier != now:
+        differ = ", ".join(f"{k} {earlier[k]!r} there, {now[k]!r} here" for k in now if earlier[k] != now[k])
+        raise SystemExit(f"atari_learning: {path.name} holds seeds trained with other settings ({differ}); "
+                         f"give another --tag, or remove {path.name} to start the tag afresh")
+    results = [{**r, "machine": r.get("machine", data["machine"])} for r in data["seeds"] if r["seed"] not in args.seeds]
+    keep = {r["seed"] for r in results}
+    with open(RESULTS / f"{args.tag}.csv", newline="") as f:
+        rows = [[int(r["seed"]), int(r["step"]), float(r["train_seconds"]), float(r["eval_mean_return"])]
+                for r in csv.DictReader(f) if int(r["seed"]) in keep]
+    return {"results": results, "rows": rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="atari-cpu")
@@ -171,9 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     game = (args.env or "pong").split("/")[-1].split("-")[0].lower()
     args.tag = args.tag or f"atari-{args.preset}-{game}"
     RESULTS.mkdir(exist_ok=True)
+    kept = earlier_seeds(args)               # checked before an hour of training, not after
 
     results, runs = [], []
-    for trained in train_seeds(args):
+    trained_seeds = train_seeds(args)
+    here = machine()
+    for trained in trained_seeds:
         seed = trained["seed"]
         evaluated = score(args, seed)
         train = trained["train"]
@@ -183,21 +216,20 @@ def main(argv: list[str] | None = None) -> int:
             "solved_at_step": train["solved_at_step"],
             "solved_at_minutes": None if train["solved_at_seconds"] is None else round(train["solved_at_seconds"] / 60, 2),
             "steps_per_second": train["steps_per_second"], "dqn_eval_mean": evaluated["mean_return"],
-            "dqn_eval_returns": evaluated["returns"], "run": trained["folder"].name})
-        runs.append({"seed": seed, "curve": curve(trained["folder"]), "train": train, "eval": evaluated})
+            "dqn_eval_returns": evaluated["returns"], "run": trained["folder"].name, "machine": here})
+        runs.append({"seed": seed, "curve": curve(trained["folder"])})
         print(table([[results[-1][k] for k in COLUMNS]], COLUMNS), flush=True)
 
+    results = sorted(kept["results"] + results, key=lambda r: r["seed"])
+    rows = [[run["seed"], *point] for run in runs for point in run["curve"]]
     with open(RESULTS / f"{args.tag}.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["seed", "step", "train_seconds", "eval_mean_return"])
-        for run in runs:
-            writer.writerows([run["seed"], *point] for point in run["curve"])
-    reference = cleanrl_steps_per_second()
-    draw(args, runs, reference)
-    path = write_results(args.tag, {"preset": args.preset, "env": args.env, "minutes": args.minutes,
-                                    "threads": args.threads, "parallel": args.parallel,
-                                    "seeds": results,
-                                    "cleanrl_steps_per_second": reference, "reference_steps": args.reference_steps})
+        writer.writerow(CURVE_COLUMNS)
+        writer.writerows(sorted(kept["rows"] + rows, key=lambda row: int(row[0])))   # by seed, each in step order
+    path = write_results(args.tag, {"preset": args.preset, **settings(args), "seeds": results,
+                                    "cleanrl_steps_per_second": cleanrl_steps_per_second(),
+                                    "reference_steps": args.reference_steps})
+    replot(args)
     print(table([[r[k] for k in COLUMNS] for r in results], COLUMNS))
     print(f"results: {path}")
     return 0

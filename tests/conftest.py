@@ -1,7 +1,9 @@
 """Test setup: Qt renders offscreen and pygame needs no display, before either is imported."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -9,8 +11,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
-# Runs and recovery files the tests make go to a folder of their own, never the user's runs folder.
-os.environ.setdefault("DQN_STUDIO_HOME", tempfile.mkdtemp(prefix="dqn-studio-tests-"))
+# Runs and recovery files the tests make go to a folder of their own, never the user's runs folder; it is removed
+# when the test session ends, so repeated sessions leave nothing behind.
+if "DQN_STUDIO_HOME" not in os.environ:
+    os.environ["DQN_STUDIO_HOME"] = tempfile.mkdtemp(prefix="dqn-studio-tests-")
+    atexit.register(shutil.rmtree, os.environ["DQN_STUDIO_HOME"], ignore_errors=True)
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
