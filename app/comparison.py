@@ -14,12 +14,14 @@ PLOT_SERIES = ("duration", "eval", "loss", "q", "epsilon")
 MAX_NAMED = 3            # settings a legend entry names; more, and the run's own name says it better
 
 
-def run_label(run: Run, differing: list[str]) -> str:
-    """A compared run's legend entry: the settings in which the compared runs differ, and its seed (its name where
-    they differ in nothing but the seed)."""
+def run_label(run: Run, differing: list[str], seeds_differ: bool = False) -> str:
+    """A compared run's legend entry: the settings in which the compared runs differ, and its seed; where they differ
+    in nothing but the seed, the seed alone; where in nothing at all, its name."""
     config = run.info.get("config") or {}
     parts = [f"{name}={short_value(config.get(name))}" for name in differing]
-    return ", ".join(parts + [f"seed {run.info.get('seed')}"]) if parts else run.name
+    if parts or seeds_differ:
+        return ", ".join(parts + [f"seed {run.info.get('seed')}"])
+    return run.name
 
 
 def compared_overlays(runs: list[Run], grouped: bool, band_kind: str, smoothing: float, x_unit: str,
@@ -42,13 +44,14 @@ def compared_overlays(runs: list[Run], grouped: bool, band_kind: str, smoothing:
     if not differing and reference:          # one run, or runs alike: what sets them apart from the current run
         differing = [n for n in settings_that_differ([*runs, Run(Path("."), {"config": reference})]) if n != "seed"]
         differing = differing if len(differing) <= MAX_NAMED else []       # another experiment: its run name
+    seeds_differ = len({r.info.get("seed") for r in runs}) > 1
     out = []
     for run in runs:
         curves = {}
         for key in PLOT_SERIES:
             x, y = thin(*series(run, key, x_unit))
             curves[key] = (x, ema(y, smoothing))
-        out.append(Overlay(run_label(run, differing), colour_of(run.id), curves))
+        out.append(Overlay(run_label(run, differing, seeds_differ), colour_of(run.id), curves))
     return out
 
 

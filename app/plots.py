@@ -32,6 +32,7 @@ REDRAW_BUSY_MS = 1000    # while training: curves move slowly, and every redraw 
 
 HEADLINE_TITLES = {"duration": "Episode duration (steps)", "return": "Episode return (score)"}
 X_UNITS = {"episode": "episode", "step": "step", "wall": "training time (s)"}
+LONG_LEGEND_ENTRY = 24   # characters: a compared run's legend entry longer than this is laid out two to a row
 
 
 @dataclass
@@ -219,7 +220,10 @@ class PlotsPanel(QWidget):
         self.overlay_labels = [o.label for o in overlays]
         legend = self.plots["duration"].legend
         if legend is not None:
-            legend.setColumnCount(min(4, 2 + len(overlays)))
+            # Long entries (runs named by their run names) two to a row, so that the legend never pushes the plots
+            # wider than their panel; short ones up to four.
+            long = any(len(o.label) > LONG_LEGEND_ENTRY for o in overlays)
+            legend.setColumnCount(2 if long else min(4, 2 + len(overlays)))
 
     # ---- drawing --------------------------------------------------------------------------------------------------
     def _x_of_steps(self, steps: np.ndarray) -> np.ndarray:

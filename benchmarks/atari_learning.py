@@ -37,7 +37,6 @@ from benchmarks.learning import plot
 
 
 COLUMNS = ["seed", "steps", "outcome", "process_minutes", "solved_at_step", "solved_at_minutes", "dqn_eval_mean"]
-CURVE_COLUMNS = ["seed", "step", "train_seconds", "eval_mean_return"]
 
 
 def cleanrl_steps_per_second() -> float | None:
@@ -131,18 +130,33 @@ def draw(args: argparse.Namespace, runs: list[dict], reference: float | None) ->
          y_label=f"evaluation return ({played})")
 
 
+def read_curves(tag: str, seeds: set[int] | None = None) -> dict[int, list[tuple[int, float, float]]]:
+    """Each seed's evaluations (agent steps, seconds of training, mean return) from the tag's CSV, in step order."""
+    curves: dict[int, list[tuple[int, float, float]]] = {}
+    with open(RESULTS / f"{tag}.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            if seeds is None or int(r["seed"]) in seeds:
+                curves.setdefault(int(r["seed"]), []).append(
+                    (int(r["step"]), float(r["train_seconds"]), float(r["eval_mean_return"])))
+    return curves
+
+
+def write_curves(tag: str, curves: dict[int, list[tuple[int, float, float]]]) -> None:
+    with open(RESULTS / f"{tag}.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["seed", "step", "train_seconds", "eval_mean_return"])
+        for seed in sorted(curves):
+            writer.writerows([seed, *point] for point in curves[seed])
+
+
 def replot(args: argparse.Namespace) -> int:
-    """Redraw the PNG from the files an earlier run of this benchmark wrote (its CSV, JSON and per-seed JSON)."""
+    """Redraw the PNG from the files this benchmark wrote for the tag (its CSV, JSON and per-seed JSON)."""
     data = json.loads((RESULTS / f"{args.tag}.json").read_text())
     args.preset, args.reference_steps = data["preset"], data["reference_steps"]
-    with open(RESULTS / f"{args.tag}.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    runs = []
-    for seed in (result["seed"] for result in data["seeds"]):
-        runs.append({"seed": seed, "train": json.loads(seed_file(args, seed, "-train.json").read_text()),
-                     "eval": json.loads(seed_file(args, seed, "-eval.json").read_text()),
-                     "curve": [(int(r["step"]), float(r["train_seconds"]), float(r["eval_mean_return"]))
-                               for r in rows if int(r["seed"]) == seed]})
+    curves = read_curves(args.tag)
+    runs = [{"seed": seed, "train": json.loads(seed_file(args, seed, "-train.json").read_text()),
+             "eval": json.loads(seed_file(args, seed, "-eval.json").read_text()), "curve": curves.get(seed, [])}
+            for seed in (result["seed"] for result in data["seeds"])]
     draw(args, runs, data["cleanrl_steps_per_second"])
     print(f"plot: {RESULTS / f'{args.tag}.png'}")
     return 0
@@ -153,12 +167,12 @@ def settings(args: argparse.Namespace) -> dict:
     return {"env": args.env, "minutes": args.minutes, "threads": args.threads, "parallel": args.parallel}
 
 
-def earlier_seeds(args: argparse.Namespace) -> dict:
-    """The results and curve rows an earlier sitting recorded under this tag for seeds this one does not train.
-    Exits, before any training, when that sitting used other settings (its seeds would not be comparable)."""
+def earlier_seeds(args: argparse.Namespace) -> tuple[list[dict], dict[int, list[tuple[int, float, float]]]]:
+    """The results and evaluation curves an earlier sitting recorded under this tag for seeds this one does not
+    train. Exits, before any training, when that sitting used other settings (its seeds would not be comparable)."""
     path = RESULTS / f"{args.tag}.json"
     if not path.exists():
-        return {"results": [], "rows": []}
+        return [], {}
     data = json.loads(path.read_text())
     earlier = {"preset": data["preset"], **{key: data.get(key) for key in settings(args)}}
     now = {"preset": args.preset, **settings(args)}
@@ -167,11 +181,7 @@ def earlier_seeds(args: argparse.Namespace) -> dict:
         raise SystemExit(f"atari_learning: {path.name} holds seeds trained with other settings ({differ}); "
                          f"give another --tag, or remove {path.name} to start the tag afresh")
     results = [{**r, "machine": r.get("machine", data["machine"])} for r in data["seeds"] if r["seed"] not in args.seeds]
-    keep = {r["seed"] for r in results}
-    with open(RESULTS / f"{args.tag}.csv", newline="") as f:
-        rows = [[int(r["seed"]), int(r["step"]), float(r["train_seconds"]), float(r["eval_mean_return"])]
-                for r in csv.DictReader(f) if int(r["seed"]) in keep]
-    return {"results": results, "rows": rows}
+    return results, read_curves(args.tag, {r["seed"] for r in results})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,9 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     game = (args.env or "pong").split("/")[-1].split("-")[0].lower()
     args.tag = args.tag or f"atari-{args.preset}-{game}"
     RESULTS.mkdir(exist_ok=True)
-    kept = earlier_seeds(args)               # checked before an hour of training, not after
-
-    results, runs = [], []
+    results, curves = earlier_seeds(args)    # checked before an hour of training, not after
     trained_seeds = train_seeds(args)
     here = machine()
     for trained in trained_seeds:
@@ -217,16 +225,12 @@ def main(argv: list[str] | None = None) -> int:
             "solved_at_minutes": None if train["solved_at_seconds"] is None else round(train["solved_at_seconds"] / 60, 2),
             "steps_per_second": train["steps_per_second"], "dqn_eval_mean": evaluated["mean_return"],
             "dqn_eval_returns": evaluated["returns"], "run": trained["folder"].name, "machine": here})
-        runs.append({"seed": seed, "curve": curve(trained["folder"])})
+        curves[seed] = curve(trained["folder"])
         print(table([[results[-1][k] for k in COLUMNS]], COLUMNS), flush=True)
 
-    results = sorted(kept["results"] + results, key=lambda r: r["seed"])
-    rows = [[run["seed"], *point] for run in runs for point in run["curve"]]
-    with open(RESULTS / f"{args.tag}.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(CURVE_COLUMNS)
-        writer.writerows(sorted(kept["rows"] + rows, key=lambda row: int(row[0])))   # by seed, each in step order
-    path = write_results(args.tag, {"preset": args.preset, **settings(args), "seeds": results,
+    results.sort(key=lambda r: r["seed"])
+    write_curves(args.tag, curves)
+    path = write_results(args.tag, {"machine": here, "preset": args.preset, **settings(args), "seeds": results,
                                     "cleanrl_steps_per_second": cleanrl_steps_per_second(),
                                     "reference_steps": args.reference_steps})
     replot(args)

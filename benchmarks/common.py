@@ -53,9 +53,10 @@ def matmul_gflops(size: int = 512, seconds: float = 0.3) -> float:
 
 
 def write_results(name: str, data: dict[str, Any]) -> Path:
+    """results/<name>.json: the data and the machine it was measured on (measured now unless the data carries it)."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"machine": machine(), **data}, indent=2) + "\n")
+    path.write_text(json.dumps(data if "machine" in data else {"machine": machine(), **data}, indent=2) + "\n")
     return path
 
 

@@ -76,7 +76,9 @@ def plot(runs: list[dict], title: str, path: str, x: str = "env steps",
     app = QApplication.instance() or QApplication(sys.argv)
     pg.setConfigOptions(antialias=True, background="w", foreground="k")
     widget = pg.PlotWidget(title=title)
-    widget.resize(900, 500)
+    # The widget is never shown, so resizing it would not reach its plot, which stays at Qt's default 640×480 and is
+    # exported stretched to 900×675.
+    widget.plotItem.resize(900, 500)
     widget.addLegend()
     widget.setLabel("bottom", x)
     widget.setLabel("left", y_label)
@@ -95,6 +97,7 @@ def plot(runs: list[dict], title: str, path: str, x: str = "env steps",
     for position, text in marks:
         widget.addItem(pg.InfiniteLine(pos=position, angle=90, label=text, labelOpts={"position": 0.3, "color": "k"},
                                        pen=pg.mkPen("#5f6368", width=2, style=Qt.PenStyle.DashLine)))
+    app.processEvents()          # lay the axes out (their label heights) before the picture is taken
     exporter = exporters.ImageExporter(widget.plotItem)
     exporter.parameters()["width"] = 900
     exporter.export(path)

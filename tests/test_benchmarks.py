@@ -24,7 +24,9 @@ def test_a_tags_seeds_trained_in_two_sittings_share_its_results(tmp_path, monkey
     with open(tmp_path / "sittings.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert {int(r["seed"]) for r in rows} == {3, 4}            # both sittings' evaluation curves
-    assert (tmp_path / "sittings.png").stat().st_size > 0
+    png = (tmp_path / "sittings.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == (900, 500)   # drawn at its size
 
     # Another budget would make the seeds incomparable: refused before any training, the results untouched.
     with pytest.raises(SystemExit, match=r"minutes 0\.1 there, 0\.2 here"):

@@ -90,6 +90,11 @@ def test_the_table_lists_runs_with_the_settings_that_differ(window):
     assert [float(cell(panel, r, "lr")) for r in range(4)] == [0.0003, 0.0003, 0.001, 0.001]
 
 
+def test_runs_that_differ_only_in_their_seed_are_named_by_it(window, qtbot):
+    check(window.runs_panel, qtbot, ("lr 0.001 seed 0", "lr 0.001 seed 1"))
+    assert sorted(window.plots.overlay_labels) == ["seed 0", "seed 1"]
+
+
 def test_checked_runs_are_drawn_on_every_plot_and_grouped_with_a_band(window, qtbot):
     panel = window.runs_panel
     check(panel, qtbot, ("lr 0.001 seed 0", "lr 0.001 seed 1", "lr 0.0003 seed 0"))
