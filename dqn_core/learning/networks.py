@@ -35,6 +35,10 @@ class PixelInput(nn.Module):
         self.channels_last = channels_last
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and not self.difference:
+            # Reordered while still uint8, a quarter of the bytes a float copy moves; `float()` keeps the order.
+            # Same values, same layout: 10–14 % off an Atari update (benchmarks/NOTES.md).
+            return x.contiguous(memory_format=torch.channels_last).float().mul_(1.0 / 255.0)
         x = x.float().mul_(1.0 / 255.0)
         if self.difference:
             c = self.channels
