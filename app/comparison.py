@@ -27,8 +27,9 @@ def run_label(run: Run, differing: list[str], seeds_differ: bool = False) -> str
 def compared_overlays(runs: list[Run], grouped: bool, band_kind: str, smoothing: float, x_unit: str,
                       colour_of: Callable[[str], str], reference: dict | None = None) -> list[Overlay]:
     """Curves (or groups' mean lines and bands) of `runs`, whose series are read, over `x_unit`. Each run is named
-    by the settings in which the compared runs differ; where they differ in none, by those (a few at most) in which
-    they differ from `reference`, the current run's config."""
+    by the settings in which the compared runs differ (by its run name where they differ in more than a few);
+    where they differ in none, by those (a few at most) in which they differ from `reference`, the current run's
+    config."""
     if grouped:
         out = []
         for group in group_runs(runs):
@@ -41,17 +42,23 @@ def compared_overlays(runs: list[Run], grouped: bool, band_kind: str, smoothing:
             out.append(Overlay(f"{group.label()} ({group.count_text()})", colour_of(group.key), curves, bands))
         return out
     differing = [n for n in settings_that_differ(runs) if n != "seed"]
+    by_name = len(differing) > MAX_NAMED     # runs of different experiments (another env, another preset)
+    seeds = {r.info.get("seed") for r in runs}
     if not differing and reference:          # one run, or runs alike: what sets them apart from the current run
-        differing = [n for n in settings_that_differ([*runs, Run(Path("."), {"config": reference})]) if n != "seed"]
-        differing = differing if len(differing) <= MAX_NAMED else []       # another experiment: its run name
-    seeds_differ = len({r.info.get("seed") for r in runs}) > 1
+        from_current = [n for n in settings_that_differ([*runs, Run(Path("."), {"config": reference})])
+                        if n != "seed"]
+        if len(from_current) <= MAX_NAMED:   # more, and it is another experiment: its run name
+            differing = from_current
+            seeds.add(reference.get("seed"))  # named against the current run, whose seed counts too
+    seeds_differ = len(seeds) > 1
     out = []
     for run in runs:
         curves = {}
         for key in PLOT_SERIES:
             x, y = thin(*series(run, key, x_unit))
             curves[key] = (x, ema(y, smoothing))
-        out.append(Overlay(run_label(run, differing, seeds_differ), colour_of(run.id), curves))
+        label = run.name if by_name else run_label(run, differing, seeds_differ)
+        out.append(Overlay(label, colour_of(run.id), curves))
     return out
 
 

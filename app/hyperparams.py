@@ -6,8 +6,8 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QRegularExpression, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QRegularExpressionValidator
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from dqn_core.config import GROUPS, PARAM_SPECS, ConfigError, ParamSpec, TrainConfig
 from dqn_core.envs.families import FAMILIES, family_of
@@ -31,6 +31,32 @@ class _WindowUndo(QObject):
 
 
 WINDOW_UNDO = _WindowUndo()
+
+
+class _WheelScrollsPanel(QObject):
+    """The mouse wheel over a slider, spin box or list that the user has not clicked scrolls the panel (or, outside
+    it, does nothing) instead of changing the setting: scrolling a long form would otherwise change whatever passes
+    under the pointer (it switched a run's network to one its observation cannot feed). Once clicked or tabbed
+    into, the wheel edits it."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() != QEvent.Type.Wheel or not isinstance(obj, QWidget) or obj.hasFocus():
+            return False
+        area = obj.parentWidget()
+        while area is not None and not isinstance(area, QScrollArea):
+            area = area.parentWidget()
+        if area is not None:                # handed on explicitly: Qt propagates only the wheel events it made
+            QApplication.sendEvent(area.verticalScrollBar(), event)
+        return True
+
+
+WHEEL_SCROLLS_PANEL = _WheelScrollsPanel()
+
+
+def wheel_edits_only_when_focused(widget: QWidget) -> None:
+    """Guard a value widget with WHEEL_SCROLLS_PANEL; a wheel turn no longer gives it focus either."""
+    widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    widget.installEventFilter(WHEEL_SCROLLS_PANEL)
 
 
 def _decimals(spec: ParamSpec) -> int:
@@ -77,6 +103,8 @@ class NumberControl(QWidget):
         layout.addWidget(self.spin)
         self._centre = 0.0
         self.spin.lineEdit().installEventFilter(WINDOW_UNDO)        # Ctrl+Z is the window's Undo, not the text's
+        for widget in (self.slider, self.spin):
+            wheel_edits_only_when_focused(widget)
         self.slider.valueChanged.connect(self._slider_moved)
         self.slider.sliderReleased.connect(self._slider_released)
         self.spin.valueChanged.connect(self._spin_changed)
@@ -203,6 +231,7 @@ class HyperparamPanel(QWidget):
         self.preset_box.setToolTip("Start from a named configuration")
         self.preset_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.preset_box.setMinimumContentsLength(18)
+        wheel_edits_only_when_focused(self.preset_box)
         self.set_presets(presets)
         self.preset_box.activated.connect(lambda _: self.presetChosen.emit(self.preset_box.currentData()))
         self.reset_button = QPushButton("Reset to preset")
@@ -296,6 +325,8 @@ class HyperparamPanel(QWidget):
                 _list_env_families(control)
             control.lineEdit().editingFinished.connect(lambda n=name, c=control: self._emit(n, c.currentText()))
             control.activated.connect(lambda _, n=name, c=control: self._emit(n, c.currentText()))
+        if isinstance(control, QComboBox):                # a NumberControl guards its own slider and spin box
+            wheel_edits_only_when_focused(control)
         return control
 
     def _emit(self, name: str, value: Any) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import exporters
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QResizeEvent
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -32,7 +32,8 @@ REDRAW_BUSY_MS = 1000    # while training: curves move slowly, and every redraw 
 
 HEADLINE_TITLES = {"duration": "Episode duration (steps)", "return": "Episode return (score)"}
 X_UNITS = {"episode": "episode", "step": "step", "wall": "training time (s)"}
-LONG_LEGEND_ENTRY = 24   # characters: a compared run's legend entry longer than this is laid out two to a row
+LEGEND_SAMPLE_PX = 40    # a legend entry's line sample and the gap before its text
+LEGEND_MARGIN_PX = 24    # the plot layout's margins and spacing either side of the legend
 
 
 @dataclass
@@ -100,6 +101,28 @@ def build_plots(layout_widget: pg.GraphicsLayoutWidget) -> dict[str, pg.PlotItem
             plot.getAxis("bottom").setStyle(showValues=False)
         plots[key] = plot
     return plots
+
+
+def fit_legend(legend: pg.LegendItem | None, view: QWidget) -> None:
+    """Lay the legend out in as many columns (up to four) as its widest entry allows in `view`'s width, and elide
+    in the middle an entry wider than all of it (its curve keeps the full name): a legend wider than the panel
+    pushed the plots, their titles and their right side out of sight."""
+    room = view.width() - LEGEND_MARGIN_PX
+    if legend is None or not legend.items or room < 2 * LEGEND_SAMPLE_PX:
+        return                                      # not laid out yet: the first resize fits it
+    font = QFont(view.font())
+    size = str(legend.opts.get("labelTextSize") or "")
+    if size.endswith("pt"):
+        font.setPointSizeF(float(size[:-2]))
+    metrics = QFontMetrics(font)
+    widest = 0
+    for sample, label in legend.items:
+        full = sample.item.name() if hasattr(sample.item, "name") else label.text
+        text = metrics.elidedText(full or label.text, Qt.TextElideMode.ElideMiddle, room - LEGEND_SAMPLE_PX)
+        if text != label.text:
+            label.setText(text)
+        widest = max(widest, metrics.horizontalAdvance(text) + LEGEND_SAMPLE_PX)
+    legend.setColumnCount(max(1, min(4, room // max(widest, 1))))
 
 
 class PlotsPanel(QWidget):
@@ -218,12 +241,11 @@ class PlotsPanel(QWidget):
                 self.plots[key].addItem(item)
                 self._overlay_items.append((key, item))
         self.overlay_labels = [o.label for o in overlays]
-        legend = self.plots["duration"].legend
-        if legend is not None:
-            # Long entries (runs named by their run names) two to a row, so that the legend never pushes the plots
-            # wider than their panel; short ones up to four.
-            long = any(len(o.label) > LONG_LEGEND_ENTRY for o in overlays)
-            legend.setColumnCount(2 if long else min(4, 2 + len(overlays)))
+        fit_legend(self.plots["duration"].legend, self.layout_widget)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        fit_legend(self.plots["duration"].legend, self.layout_widget)
 
     # ---- drawing --------------------------------------------------------------------------------------------------
     def _x_of_steps(self, steps: np.ndarray) -> np.ndarray:

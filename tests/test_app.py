@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QScrollArea
 
 from conftest import WAIT
 from dqn_core.presets import list_presets, load_preset
@@ -271,6 +273,36 @@ def test_settings_that_do_nothing_for_the_config_are_greyed_out_with_the_reason(
     assert not w.panel.controls["noop_max"].isEnabled()              # still not an Atari game
     w.edits.undo()
     assert not w.panel.controls["pixel_view"].isEnabled()
+
+
+def wheel(widget, notches: int = -1) -> None:
+    """One turn of the mouse wheel over `widget`'s centre, delivered as Qt delivers it (parents may take it)."""
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, 120 * notches),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_scrolls_the_settings_past_controls_not_clicked(make_window, qtbot):
+    w = make_window(preset="zoo-state")
+    w.resize(1200, 700)                                              # the settings need scrolling
+    bar = w.panel.findChild(QScrollArea).verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=WAIT)
+    config = w.run.config
+    for control in (w.panel.controls["network"], w.panel.controls["lr"].spin, w.panel.controls["lr"].slider):
+        bar.setValue(0)
+        wheel(control)
+        assert w.run.config == config, control                      # the pointer passing over it changes nothing
+        assert w.panel.value("network") == config.network and not w.panel.message.isVisibleTo(w.panel)
+        assert bar.value() > 0, control                              # the panel scrolled instead
+    wheel(w.panel.preset_box)
+    assert w.run.config == config and w.panel.shown_preset().startswith("zoo-state")
+    spin = w.panel.controls["lr"].spin
+    w.activateWindow()
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=WAIT)
+    wheel(spin, notches=+1)                                          # clicked into, the wheel edits it
+    assert w.run.config.lr > config.lr
 
 
 def test_presets_load_into_the_panel(make_window):

@@ -95,6 +95,33 @@ def test_runs_that_differ_only_in_their_seed_are_named_by_it(window, qtbot):
     assert sorted(window.plots.overlay_labels) == ["seed 0", "seed 1"]
 
 
+def test_a_run_that_differs_from_the_current_one_only_in_its_seed_is_named_by_it(window, qtbot):
+    panel = window.runs_panel
+    panel.table.selectRow(rows(panel)["lr 0.001 seed 1"])
+    panel.open_button.click()                                        # seed 1's agent is now the current run
+    check(panel, qtbot, ("lr 0.001 seed 0",))
+    assert window.plots.overlay_labels == ["seed 0"]
+
+
+def test_runs_of_different_experiments_are_named_by_their_names_and_the_legend_fits(window, qtbot):
+    runs = window.runs_panel.runs_dir
+    assert train_main(["--preset", "zoo-state", "--steps", "300", "--runs-dir", str(runs), "--quiet",
+                       "--name", "cartpole from its state"]) == 0
+    window.resize(1200, 700)                                         # a small window: the plots get ~420 px
+    settle(window.runs_panel, qtbot)
+    check(window.runs_panel, qtbot, ("lr 0.001 seed 0", "cartpole from its state"))
+    # They differ in a dozen settings: each is named by its run name, not by a list of them.
+    assert sorted(window.plots.overlay_labels) == ["cartpole from its state", "lr 0.001 seed 0"]
+    view = window.plots.layout_widget
+    qtbot.waitUntil(lambda: window.plots.plots["duration"].legend.sceneBoundingRect().right() <= view.width(),
+                    timeout=WAIT)
+    for plot in window.plots.plots.values():                         # no plot pushed out of the panel
+        assert plot.sceneBoundingRect().right() <= view.width() + 1
+    window.resize(1100, 700)                                         # narrower: fewer columns, elided names
+    qtbot.waitUntil(lambda: window.plots.plots["duration"].legend.sceneBoundingRect().right() <= view.width(),
+                    timeout=WAIT)
+
+
 def test_checked_runs_are_drawn_on_every_plot_and_grouped_with_a_band(window, qtbot):
     panel = window.runs_panel
     check(panel, qtbot, ("lr 0.001 seed 0", "lr 0.001 seed 1", "lr 0.0003 seed 0"))
