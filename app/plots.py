@@ -117,8 +117,8 @@ def fit_legend(legend: pg.LegendItem | None, view: QWidget) -> None:
     metrics = QFontMetrics(font)
     widest = 0
     for sample, label in legend.items:
-        full = sample.item.name() if hasattr(sample.item, "name") else label.text
-        text = metrics.elidedText(full or label.text, Qt.TextElideMode.ElideMiddle, room - LEGEND_SAMPLE_PX)
+        full = (sample.item.name() if hasattr(sample.item, "name") else None) or label.text
+        text = metrics.elidedText(full, Qt.TextElideMode.ElideMiddle, room - LEGEND_SAMPLE_PX)
         if text != label.text:
             label.setText(text)
         widest = max(widest, metrics.horizontalAdvance(text) + LEGEND_SAMPLE_PX)
