@@ -206,5 +206,6 @@ class ConfigEdits(QObject):
         except ConfigError:
             self.panel.show_preset(None, "(custom settings)")
             return
-        differences = [n for n in preset.diff(run.config) if n not in ("device", "torch_threads")]
+        # A preset is a recipe, the same at any seed and on any device: those alone do not modify it.
+        differences = [n for n in preset.diff(run.config) if n not in ("seed", "device", "torch_threads")]
         self.panel.show_preset(run.preset_name, f"{run.preset_name} (modified)" if differences else "")

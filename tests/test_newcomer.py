@@ -112,8 +112,11 @@ def test_first_start_welcomes_with_a_preset_that_learns_and_the_picker_says_wher
     assert w.panel.shown_preset() == "zoo-state — solves in ~20 s"
     tip = w.panel.preset_box.itemData(w.panel.preset_box.currentIndex(), Qt.ItemDataRole.ToolTipRole)
     assert "RL Baselines3 Zoo" in tip and "Typically solves in ~20 s on 2 CPU cores" in tip
+    w.panel.controls["seed"].spin.setValue(7)                        # the same recipe on another seed
+    assert w.panel.shown_preset() == "zoo-state — solves in ~20 s"
     w.panel.controls["gamma"].spin.setValue(0.95)
     assert w.panel.shown_preset() == "zoo-state (modified)"
+    w.edits.undo()
     w.edits.undo()
     assert w.panel.shown_preset() == "zoo-state — solves in ~20 s"
     w.training.start()
