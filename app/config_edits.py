@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QStandardPaths
 from PySide6.QtWidgets import QFileDialog
 
-from dqn_core.config import PARAM_SPECS, ConfigError, TrainConfig, load_config_file, save_config_file
+from dqn_core.config import NOT_LEARNING, PARAM_SPECS, ConfigError, TrainConfig, load_config_file, save_config_file
 from dqn_core.envs.families import family_of, unavailable
 from dqn_core.presets import list_presets, load_preset, preset_info
 from dqn_core.training import events as ev
@@ -206,6 +206,6 @@ class ConfigEdits(QObject):
         except ConfigError:
             self.panel.show_preset(None, "(custom settings)")
             return
-        # A preset is a recipe, the same at any seed and on any device: those alone do not modify it.
-        differences = [n for n in preset.diff(run.config) if n not in ("seed", "device", "torch_threads")]
+        # A preset is a recipe: the settings that do not change what is learned (seed, device, threads) leave it as is.
+        differences = [n for n in preset.diff(run.config) if n not in NOT_LEARNING]
         self.panel.show_preset(run.preset_name, f"{run.preset_name} (modified)" if differences else "")
