@@ -34,6 +34,7 @@ HEADLINE_TITLES = {"duration": "Episode duration (steps)", "return": "Episode re
 X_UNITS = {"episode": "episode", "step": "step", "wall": "training time (s)"}
 LEGEND_SAMPLE_PX = 40    # a legend entry's line sample and the gap before its text
 LEGEND_MARGIN_PX = 24    # the plot layout's margins and spacing either side of the legend
+EXPORT_MIN_WIDTH = 1200  # pixels: an exported image is laid out at least this wide
 
 
 @dataclass
@@ -106,7 +107,8 @@ def build_plots(layout_widget: pg.GraphicsLayoutWidget) -> dict[str, pg.PlotItem
 def fit_legend(legend: pg.LegendItem | None, view: QWidget) -> None:
     """Lay the legend out in as many columns (up to four) as its widest entry allows in `view`'s width, and elide
     in the middle an entry wider than all of it (its curve keeps the full name): a legend wider than the panel
-    pushed the plots, their titles and their right side out of sight."""
+    pushed the plots, their titles and their right side out of sight. An entry elided in a narrow view gets its
+    full name back when the view is wide enough (an export lays the plots out at its own width)."""
     room = view.width() - LEGEND_MARGIN_PX
     if legend is None or not legend.items or room < 2 * LEGEND_SAMPLE_PX:
         return                                      # not laid out yet: the first resize fits it
@@ -397,35 +399,51 @@ class PlotsPanel(QWidget):
         suffix = Path(path).suffix or ".png"
         fd, tmp = tempfile.mkstemp(suffix=suffix, prefix=".dqn-plots-", dir=str(Path(path).resolve().parent))
         os.close(fd)
+        view = self.layout_widget
+        shown = view.size()
         try:
-            self._dirty = True
-            self.redraw()
-            self.layout_marker_labels()
-            render_scene(self.layout_widget.scene(), tmp, max(1200, int(self.layout_widget.width())))
+            # Laid out at the export's own width, not scaled up from the window's: a legend elided to fit a
+            # narrow window is written with its full names, and markers' labels get the room the image has.
+            view.resize(max(EXPORT_MIN_WIDTH, shown.width()), shown.height())
+            self._relayout()
+            render_scene(view, tmp)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        finally:
+            view.resize(shown)
+            self._relayout()
+
+    def _relayout(self) -> None:
+        """Fit the legend and the markers' labels to the plots' current size, now (not at the next paint)."""
+        self.layout_widget.ci.layout.activate()
+        fit_legend(self.plots["duration"].legend, self.layout_widget)
+        self.layout_widget.ci.layout.activate()
+        self._dirty = True
+        self.redraw()
+        self.layout_marker_labels()
 
 
-def render_scene(scene, path: str, width: int) -> None:
-    """The plots' scene as SVG (by suffix) or a raster image `width` pixels wide."""
+def render_scene(view: pg.GraphicsView, path: str) -> None:
+    """What `view` shows, as SVG (by suffix) or a raster image of the view's size."""
     if path.lower().endswith(".svg"):
         # Qt's own SVG writer: pyqtgraph's SVGExporter cannot parse the path syntax of current Qt
-        # (pyqtgraph issue #3485).
-        rect = scene.sceneRect()
+        # (pyqtgraph issue #3485). The view's rect, not the scene's: a scene's own rect only grows, to every item
+        # it ever held (marker lines, labels), and made a drawing metres wide with the plots in one corner.
+        rect = view.sceneRect()
         generator = QSvgGenerator()
         generator.setFileName(path)
         generator.setSize(rect.size().toSize())
         generator.setViewBox(rect)
         generator.setTitle("DQN Studio training curves")
         painter = QPainter(generator)
-        scene.render(painter, rect, rect)
+        view.scene().render(painter, rect, rect)
         if not painter.end():
             raise OSError(f"the SVG could not be written to {path}")
     else:
-        exporter = exporters.ImageExporter(scene)
-        exporter.parameters()["width"] = width
+        exporter = exporters.ImageExporter(view.scene())
+        exporter.parameters()["width"] = view.width()
         exporter.export(path)
 
 

@@ -287,6 +287,33 @@ def test_change_labels_never_overlap_in_the_window_or_an_export(qtbot, tmp_path)
     assert overlaps() == 0 and (tmp_path / "plots.png").stat().st_size > 1000
 
 
+def test_an_export_names_compared_runs_in_full_though_the_window_elides_them(qtbot, tmp_path):
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    from app.plots import Overlay, PlotsPanel
+
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(330, 600)                                  # a narrow plots panel beside a wide Runs panel
+    panel.show()
+    qtbot.waitExposed(panel)
+    names = [f"atari-cpu Pong lr=0.0001 batch_size={b} target_update=4000, seed {s}" for b in (32, 64) for s in (0, 1)]
+    x = np.arange(50.0)
+    panel.set_overlays([Overlay(name, colour, {"duration": (x, x * i)})
+                        for i, (name, colour) in enumerate(zip(names, ("#d93025", "#188038", "#1a73e8", "#e37400")))])
+    shown = [label.text for _, label in panel.plots["duration"].legend.items][2:]
+    assert all("…" in text for text in shown)               # elided to fit the window
+    panel.export_image(str(tmp_path / "plots.svg"))
+    svg = (tmp_path / "plots.svg").read_text()
+    assert all(name in svg for name in names)               # the drawing has the room: full names
+    assert 'viewBox="0 0 1200 ' in svg                      # laid out 1200 wide, the plots filling the drawing
+    panel.export_image(str(tmp_path / "plots.png"))
+    assert QImage(str(tmp_path / "plots.png")).width() == 1200
+    assert [label.text for _, label in panel.plots["duration"].legend.items][2:] == shown   # the window as it was
+    assert panel.layout_widget.width() < 400
+
+
 def test_value_labels_of_short_plots_never_overlap(qtbot):
     from PySide6.QtGui import QPainter, QPixmap
 
