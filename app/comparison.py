@@ -2,6 +2,7 @@
 config one mean line and band per config — each in a colour no curve of the current run has."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -51,14 +52,37 @@ def compared_overlays(runs: list[Run], grouped: bool, band_kind: str, smoothing:
             differing = from_current
             seeds.add(reference.get("seed"))  # named against the current run, whose seed counts too
     seeds_differ = len(seeds) > 1
+    labels = distinct_labels([run.name if by_name else run_label(run, differing, seeds_differ) for run in runs], runs)
     out = []
-    for run in runs:
+    for run, label in zip(runs, labels):
         curves = {}
         for key in PLOT_SERIES:
             x, y = thin(*series(run, key, x_unit))
             curves[key] = (x, ema(y, smoothing))
-        label = run.name if by_name else run_label(run, differing, seeds_differ)
         out.append(Overlay(label, colour_of(run.id), curves))
+    return out
+
+
+def distinct_labels(labels: list[str], runs: list[Run]) -> list[str]:
+    """Labels that name two runs alike (the same settings and seed, trained twice) get the time each run started,
+    as the table shows it, and where that is the same too, the run's name: a legend with two entries of one name
+    leaves the user guessing which curve is which."""
+    def started(run: Run, with_day: bool) -> str:
+        created = str(run.info.get("created", ""))
+        try:
+            return datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z").strftime("%m-%d %H:%M" if with_day else "%H:%M")
+        except ValueError:
+            return created
+
+    out = list(labels)
+    for label in set(labels):
+        alike = [i for i, other in enumerate(labels) if other == label]
+        if len(alike) < 2:
+            continue
+        days = {started(runs[i], True)[:5] for i in alike}
+        times = [started(runs[i], len(days) > 1) for i in alike]
+        for i, time in zip(alike, times):
+            out[i] = f"{label} ({time})" if time and times.count(time) == 1 else f"{label} ({runs[i].name})"
     return out
 
 

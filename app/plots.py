@@ -6,19 +6,18 @@ whole run stays on the plot (peak downsampling and clipping to the view keep it 
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import exporters
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QBuffer, QIODevice, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QResizeEvent
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from dqn_core.fileio import atomic_write_bytes
 from dqn_core.training.metrics import Metrics, headline, running_mean
 
 from .banner import Banner
@@ -394,11 +393,9 @@ class PlotsPanel(QWidget):
 
     # ---- export ---------------------------------------------------------------------------------------------------
     def export_image(self, path: str) -> None:
-        """PNG (or any raster suffix) or SVG of all plots, as shown, written beside the target and renamed over it:
-        a failure (pyqtgraph's exporters raise a variety of errors) leaves an existing file intact, and raises."""
-        suffix = Path(path).suffix or ".png"
-        fd, tmp = tempfile.mkstemp(suffix=suffix, prefix=".dqn-plots-", dir=str(Path(path).resolve().parent))
-        os.close(fd)
+        """PNG (or another raster format, by suffix) or SVG of all plots, written as every file the app writes is
+        (`atomic_write_bytes`): a failure (pyqtgraph's exporters raise a variety of errors) leaves an existing file
+        intact, and raises; a new file gets the user's usual permissions."""
         view = self.layout_widget
         shown = view.size()
         try:
@@ -406,14 +403,11 @@ class PlotsPanel(QWidget):
             # narrow window is written with its full names, and markers' labels get the room the image has.
             view.resize(max(EXPORT_MIN_WIDTH, shown.width()), shown.height())
             self._relayout()
-            render_scene(view, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            data = render_view(view, Path(path).suffix.lstrip(".") or "png")
         finally:
             view.resize(shown)
             self._relayout()
+        atomic_write_bytes(path, data)
 
     def _relayout(self) -> None:
         """Fit the legend and the markers' labels to the plots' current size, now (not at the next paint)."""
@@ -425,26 +419,32 @@ class PlotsPanel(QWidget):
         self.layout_marker_labels()
 
 
-def render_scene(view: pg.GraphicsView, path: str) -> None:
-    """What `view` shows, as SVG (by suffix) or a raster image of the view's size."""
-    if path.lower().endswith(".svg"):
+def render_view(view: pg.GraphicsView, kind: str) -> bytes:
+    """What `view` shows, as an SVG drawing (`kind` "svg") or a raster image of the view's size in the format
+    `kind` names (png, jpg, …)."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if kind.lower() == "svg":
         # Qt's own SVG writer: pyqtgraph's SVGExporter cannot parse the path syntax of current Qt
         # (pyqtgraph issue #3485). The view's rect, not the scene's: a scene's own rect only grows, to every item
         # it ever held (marker lines, labels), and made a drawing metres wide with the plots in one corner.
         rect = view.sceneRect()
         generator = QSvgGenerator()
-        generator.setFileName(path)
+        generator.setOutputDevice(buffer)
         generator.setSize(rect.size().toSize())
         generator.setViewBox(rect)
         generator.setTitle("DQN Studio training curves")
         painter = QPainter(generator)
         view.scene().render(painter, rect, rect)
         if not painter.end():
-            raise OSError(f"the SVG could not be written to {path}")
+            raise OSError("the SVG drawing could not be made")
     else:
         exporter = exporters.ImageExporter(view.scene())
         exporter.parameters()["width"] = view.width()
-        exporter.export(path)
+        image = exporter.export(toBytes=True)
+        if not image.save(buffer, kind.upper()):
+            raise OSError(f"Qt cannot write .{kind} images (try .png)")
+    return bytes(buffer.data())
 
 
 def _short(value) -> str:

@@ -414,7 +414,7 @@ def test_pyside_keeps_reference_counts_of_none_and_bools(qtbot):
     assert all(a >= b - 50 for a, b in zip(after, before)), (before, after)
 
 
-def test_exports_through_the_menu(make_window, qtbot, tmp_path, monkeypatch):
+def test_exports_through_the_menu(make_window, qtbot, tmp_path, monkeypatch, dialogs):
     w = make_window(eval_every=2, eval_episodes=1)
     w.training.start()
     qtbot.waitUntil(lambda: len(w.run.metrics.episodes["step"]) >= 5, timeout=WAIT)
@@ -441,6 +441,12 @@ def test_exports_through_the_menu(make_window, qtbot, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".png", ".svg", ".csv", ".tmp")) == \
         ["metrics-changes.csv", "metrics-evaluations.csv", "metrics-training.csv", "metrics.csv", "plots.png",
          "plots.svg"]                                                     # no temporary files left behind
+    before = (tmp_path / "plots.png").read_bytes()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "gone" / "plots.png"), ""))
+    w.actions_by_name["export_png"].trigger()                           # a folder that is not there
+    title, text = dialogs["critical"][-1]
+    assert title == "Cannot export plots" and str(tmp_path / "gone" / "plots.png") in text
+    assert (tmp_path / "plots.png").read_bytes() == before and w.plots.layout_widget.width() < 1200
 
 
 def test_open_recent_and_about(make_window, qtbot, tmp_path, monkeypatch):

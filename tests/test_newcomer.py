@@ -292,6 +292,7 @@ def test_an_export_names_compared_runs_in_full_though_the_window_elides_them(qtb
     from PySide6.QtGui import QImage
 
     from app.plots import Overlay, PlotsPanel
+    from dqn_core.fileio import current_umask
 
     panel = PlotsPanel()
     qtbot.addWidget(panel)
@@ -310,6 +311,8 @@ def test_an_export_names_compared_runs_in_full_though_the_window_elides_them(qtb
     assert 'viewBox="0 0 1200 ' in svg                      # laid out 1200 wide, the plots filling the drawing
     panel.export_image(str(tmp_path / "plots.png"))
     assert QImage(str(tmp_path / "plots.png")).width() == 1200
+    assert (tmp_path / "plots.png").stat().st_mode & 0o777 == 0o666 & ~current_umask()   # as any saved file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plots.png", "plots.svg"]        # nothing left beside
     assert [label.text for _, label in panel.plots["duration"].legend.items][2:] == shown   # the window as it was
     assert panel.layout_widget.width() < 400
 

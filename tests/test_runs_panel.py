@@ -95,6 +95,32 @@ def test_runs_that_differ_only_in_their_seed_are_named_by_it(window, qtbot):
     assert sorted(window.plots.overlay_labels) == ["seed 0", "seed 1"]
 
 
+def test_runs_trained_twice_alike_are_told_apart_in_the_legend(window, qtbot):
+    import json
+
+    panel = window.runs_panel
+    assert train_main(["--preset", "tutorial-state", "--steps", "600", "--seed", "0", "--set", "lr=0.001",
+                       "--set", "eval_every=200", "--set", "eval_unit=steps", "--set", "eval_episodes=2",
+                       "--runs-dir", str(panel.runs_dir), "--quiet", "--name", "lr 0.001 seed 0 again"]) == 0
+    settle(panel, qtbot)
+    check(panel, qtbot, ("lr 0.001 seed 0", "lr 0.001 seed 0 again", "lr 0.001 seed 1"))
+    labels = sorted(window.plots.overlay_labels)             # the same settings and seed: when each started says which
+    assert len(set(labels)) == 3 and labels[2] == "seed 1" and all(x.startswith("seed 0 (") for x in labels[:2])
+    alike = [panel.runs[panel.model.run_id(rows(panel)[name])] for name in ("lr 0.001 seed 0", "lr 0.001 seed 0 again")]
+    for run, created in zip(alike, ("2026-01-01T10:00:00+0000", "2026-01-01T11:30:00+0000")):
+        info = json.loads((run.folder / "run.json").read_text())
+        info["created"] = created
+        (run.folder / "run.json").write_text(json.dumps(info))
+    settle(panel, qtbot)
+    assert sorted(window.plots.overlay_labels) == ["seed 0 (10:00)", "seed 0 (11:30)", "seed 1"]   # as in the table
+    for run in alike:                                        # started in the same minute: their names
+        info = json.loads((run.folder / "run.json").read_text())
+        info["created"] = "2026-01-01T10:00:00+0000"
+        (run.folder / "run.json").write_text(json.dumps(info))
+    settle(panel, qtbot)
+    assert sorted(window.plots.overlay_labels) == ["seed 0 (lr 0.001 seed 0 again)", "seed 0 (lr 0.001 seed 0)", "seed 1"]
+
+
 def test_a_run_that_differs_from_the_current_one_only_in_its_seed_is_named_by_it(window, qtbot):
     panel = window.runs_panel
     panel.table.selectRow(rows(panel)["lr 0.001 seed 1"])
