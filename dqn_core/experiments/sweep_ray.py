@@ -270,9 +270,12 @@ def run_sweep(spec: dict[str, Any], runs_dir: Path, address: str | None = None) 
         if spec.get("asha"):
 
             # max_t past the budget: a trial that reaches its budget ends by itself (and saves its agent), never
-            # by the scheduler's "done" at max_t.
-            scheduler = ASHAScheduler(time_attr="env_steps", max_t=spec["steps"] + 1,
-                                      grace_period=max(1, spec["steps"] // 4), reduction_factor=2)
+            # by the scheduler's "done" at max_t. Rungs sit at grace·2^k below max_t; with a grace of exactly a
+            # quarter of the budget the top rung was the budget itself, and ASHA could stop a trial at its very last
+            # report, before it saved (seen once in CI): a grace just over a quarter keeps every rung below the end.
+            budget = spec["steps"]
+            scheduler = ASHAScheduler(time_attr="env_steps", max_t=budget + 1,
+                                      grace_period=max(1, (budget + 1) // 4 + 1), reduction_factor=2)
         tuner = tune.Tuner(
             trainable, param_space={"trial": tune.grid_search(todo)},
             tune_config=tune.TuneConfig(metric="eval_mean_return", mode="max", scheduler=scheduler,
