@@ -2,7 +2,7 @@
 config one mean line and band per config — each in a colour no curve of the current run has."""
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
 from pathlib import Path
 from typing import Callable
 
@@ -65,23 +65,19 @@ def compared_overlays(runs: list[Run], grouped: bool, band_kind: str, smoothing:
 
 def distinct_labels(labels: list[str], runs: list[Run]) -> list[str]:
     """Labels that name two runs alike (the same settings and seed, trained twice) get the time each run started,
-    as the table shows it, and where that is the same too, the run's name: a legend with two entries of one name
-    leaves the user guessing which curve is which."""
-    def started(run: Run, with_day: bool) -> str:
-        created = str(run.info.get("created", ""))
-        try:
-            return datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z").strftime("%m-%d %H:%M" if with_day else "%H:%M")
-        except ValueError:
-            return created
-
+    as the table's date column has it (with the day where they started on different days), and where that is the
+    same too, the run's name: a legend with two entries of one name leaves the user guessing which curve is which."""
+    alike: dict[str, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        alike[label].append(i)
     out = list(labels)
-    for label in set(labels):
-        alike = [i for i, other in enumerate(labels) if other == label]
-        if len(alike) < 2:
+    for label, indices in alike.items():
+        if len(indices) < 2:
             continue
-        days = {started(runs[i], True)[:5] for i in alike}
-        times = [started(runs[i], len(days) > 1) for i in alike]
-        for i, time in zip(alike, times):
+        starts = [runs[i].created() for i in indices]
+        with_day = len({s.date() for s in starts if s}) > 1
+        times = [s.strftime("%m-%d %H:%M" if with_day else "%H:%M") if s else "" for s in starts]
+        for i, time in zip(indices, times):
             out[i] = f"{label} ({time})" if time and times.count(time) == 1 else f"{label} ({runs[i].name})"
     return out
 

@@ -411,9 +411,10 @@ class PlotsPanel(QWidget):
 
     def _relayout(self) -> None:
         """Fit the legend and the markers' labels to the plots' current size, now (not at the next paint)."""
-        self.layout_widget.ci.layout.activate()
+        layout = self.layout_widget.ci.layout
+        layout.activate()                       # the plots take the new width…
         fit_legend(self.plots["duration"].legend, self.layout_widget)
-        self.layout_widget.ci.layout.activate()
+        layout.activate()                       # …and then the legend's new column count and height
         self._dirty = True
         self.redraw()
         self.layout_marker_labels()

@@ -5,7 +5,6 @@ date."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
@@ -35,11 +34,8 @@ class Row:
 def build_row(run: Run, differing: list[str]) -> Row:
     """One run's cells (called in the loader's thread: nothing here may touch Qt widgets)."""
     info, config = run.info, run.info.get("config") or {}
-    created = str(info.get("created", ""))
-    try:
-        date = datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z").strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        date = created
+    created, started = str(info.get("created", "")), run.created()
+    date = started.strftime("%Y-%m-%d %H:%M") if started else created
     steps = (info.get("counters") or {}).get("steps")
     best, last = run.best_eval(), run.final_eval()
     name = f"{run.id} (unreadable)" if run.error else run.name

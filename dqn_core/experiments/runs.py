@@ -26,6 +26,7 @@ import shutil
 import socket
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -44,6 +45,7 @@ from dqn_core.training import events as ev
 RUN_FORMAT = "dqn-studio-run"
 RUN_VERSION = 1
 RUN_JSON = "run.json"
+CREATED_FORMAT = "%Y-%m-%dT%H:%M:%S%z"   # run.json's `created` and `updated`
 METRICS = "metrics.jsonl"
 HEARTBEAT_SECONDS = 10.0
 
@@ -145,7 +147,7 @@ class RunRecorder:
         self.run_id = run_id
         self.info: dict[str, Any] = {
             "format": RUN_FORMAT, "version": RUN_VERSION, "id": run_id, "name": name or run_id,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "status": "running", "reason": None,
+            "created": time.strftime(CREATED_FORMAT), "status": "running", "reason": None,
             "source": source, "preset": preset, "differs_from_preset": preset_differences(trainer.config, preset),
             "seed": trainer.config.seed, "config": trainer.config.to_dict(),
             "software": _software(), "device": trainer.device_name, "host": socket.gethostname(), "pid": os.getpid(),
@@ -243,7 +245,7 @@ class RunRecorder:
         t = self.trainer
         self.info["counters"] = {"steps": t.step, "env_steps": t.env_steps, "episodes": t.episode,
                                  "updates": t.updates, "wall_seconds": round(t.wall_seconds, 3)}
-        self.info["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.info["updated"] = time.strftime(CREATED_FORMAT)
         self.info["heartbeat"] = time.time()
         self._last_beat = time.monotonic()
         self.sink.write(self.run_id, RUN_JSON, json.dumps(self.info, indent=1, allow_nan=False).encode("utf-8"))
@@ -338,6 +340,13 @@ class Run:
     @property
     def name(self) -> str:
         return str(self.info.get("name") or self.id)
+
+    def created(self) -> datetime | None:
+        """When the run started (run.json's `created`); None where that is missing or not a time."""
+        try:
+            return datetime.strptime(str(self.info.get("created", "")), CREATED_FORMAT)
+        except ValueError:
+            return None
 
     @property
     def status(self) -> str:

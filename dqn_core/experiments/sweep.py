@@ -26,7 +26,7 @@ import numpy as np
 
 from dqn_core.config import PARAM_SPECS, ConfigError, load_config_file, parse_values
 from dqn_core.experiments.compare import group_runs, group_table
-from dqn_core.experiments.runs import read_run
+from dqn_core.experiments.runs import CREATED_FORMAT, read_run
 from dqn_core.extras import EXTRAS
 from dqn_core.fileio import atomic_write_bytes, check_output_path
 from dqn_core.paths import runs_dir as default_runs_dir
@@ -171,7 +171,7 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     return {"format": "dqn-studio-sweep", "version": 1, "name": name, "preset": preset,
             "base": base.to_dict(), "steps": steps, "seeds": list(seeds), "asha": bool(args.asha or file.get("asha")),
             "max_concurrent": args.max_concurrent or file.get("max_concurrent"), "gpus_per_trial": args.gpus_per_trial,
-            "max_failures": args.max_failures, "trials": trials, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            "max_failures": args.max_failures, "trials": trials, "created": time.strftime(CREATED_FORMAT)}
 
 
 def _short(value: Any) -> str:

@@ -29,7 +29,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from dqn_core.config import ConfigError, TrainConfig
 from dqn_core.device import cpu_count
 from dqn_core.experiments.run_end import close_run, final_evaluation
-from dqn_core.experiments.runs import (METRICS, RUN_JSON, FolderSink, RunRecorder, read_run, recorded,
+from dqn_core.experiments.runs import (CREATED_FORMAT, METRICS, RUN_JSON, FolderSink, RunRecorder, read_run, recorded,
                                        tensorboard_available)
 from dqn_core.experiments.series import FILES as SERIES_FILES
 from dqn_core.fileio import atomic_write_bytes
@@ -123,7 +123,7 @@ def _trainer_from_bytes(data: bytes):
 def _fail_without_trainer(sink: ActorSink, trial: dict[str, Any], spec_name: str, reason: str) -> None:
 
     info = {"format": "dqn-studio-run", "version": 1, "id": trial["run_id"], "name": trial["run_id"],
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "status": "failed", "reason": reason, "source": "sweep",
+            "created": time.strftime(CREATED_FORMAT), "status": "failed", "reason": reason, "source": "sweep",
             "seed": trial["seed"], "config": None, "sweep": {"name": spec_name, "index": trial["index"],
                                                               "params": trial["params"]}}
     sink.write(trial["run_id"], RUN_JSON, json.dumps(info, indent=1).encode("utf-8"))
