@@ -34,6 +34,7 @@ X_UNITS = {"episode": "episode", "step": "step", "wall": "training time (s)"}
 LEGEND_SAMPLE_PX = 40    # a legend entry's line sample and the gap before its text
 LEGEND_MARGIN_PX = 24    # the plot layout's margins and spacing either side of the legend
 EXPORT_MIN_WIDTH = 1200  # pixels: an exported image is laid out at least this wide
+MARKER_Z = 10            # markers and their labels above every curve (compared runs are added after them)
 
 
 @dataclass
@@ -47,21 +48,65 @@ class Overlay:
 
 
 class CompactAxis(pg.AxisItem):
-    """A value axis that labels at most one tick per LABEL_PX pixels. pyqtgraph always labels at least 2.25
-    intervals, so a plot a few tens of pixels high (five stacked in a small window, or an empty one) drew its labels
-    over each other."""
+    """A value axis for plots a few tens of pixels high (five stacked in a small window): it labels at most one
+    tick per LABEL_PX pixels, and only ticks whose label fits inside the axis, so there is always at least one.
+    pyqtgraph labels at least 2.25 intervals (drawn over each other on a short plot), and hides a label that would
+    stick out past the axis' end: with round ticks only at the ends (0 and 500 on a 40 px plot) it showed none.
+
+    The axes of one stack share a width (`align_widths`): the plots' x axes are linked, and an axis wider than
+    its neighbours' (labels of 0.005 beside labels of 50) shifted its plot, so one episode was drawn at two
+    different places in one column."""
 
     LABEL_PX = 22
+    LABEL_HALF_PX = 7     # half a label's height: a tick nearer the end than this has its label cut off
 
-    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
-        levels = super().tickSpacing(minVal, maxVal, size)
-        if not levels or self._tickSpacing is not None:
+    def __init__(self, orientation: str, peers: list[CompactAxis] | None = None) -> None:
+        super().__init__(orientation)
+        self.setStyle(maxTextLevel=0)         # text only on the ticks chosen here, never on the grid's finer ones
+        self.peers = peers if peers is not None else [self]
+        if self not in self.peers:
+            self.peers.append(self)
+        self.natural_width = 0
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
+        levels = super().tickValues(minVal, maxVal, size)
+        lo, hi = sorted((minVal, maxVal))
+        if not levels or self._tickSpacing is not None or self.logMode or size <= 0 or hi <= lo:
             return levels
-        span, major = abs(maxVal - minVal), levels[0][0]
-        labels = max(1, int(size // self.LABEL_PX))
-        while span / major > labels:
-            major = _next_round(major)
-        return [(major, 0.0)] + [level for level in levels[1:] if level[0] < major]
+        inset = self.LABEL_HALF_PX * (hi - lo) / size
+        fits = max(1, int(size // self.LABEL_PX))
+        chosen: tuple[float, list[float]] | None = None
+        interval = levels[-1][0]                       # from the finest ticks, coarser until the labels fit
+        while interval > 0:
+            first, last = math.ceil((lo + inset) / interval), math.floor((hi - inset) / interval)
+            if last < first:
+                break                                  # coarser still has no tick inside: thin the last ones
+            if last - first < 1000:
+                chosen = (interval, [k * interval for k in range(first, last + 1)])
+                if len(chosen[1]) <= fits:
+                    break
+            interval = _next_round(interval)
+        if chosen is None:
+            return levels
+        interval, values = chosen
+        if len(values) > fits:                         # evenly spread, the middle one when only one fits
+            values = [values[round(i * (len(values) - 1) / (fits - 1))] for i in range(fits)] if fits > 1 \
+                else [values[(len(values) - 1) // 2]]
+        return [(interval, values)] + [(spacing, ticks) for spacing, ticks in levels if spacing < interval]
+
+    # pyqtgraph sizes an axis to its own labels in _updateWidth (each time their widest text changes); every axis
+    # of the stack then takes the widest of them.
+    def _updateWidth(self) -> None:
+        super()._updateWidth()
+        self.natural_width = self.minimumWidth()
+        if not hasattr(self, "peers"):
+            return                                     # called from pyqtgraph's __init__, before ours has run
+        width = max(axis.natural_width for axis in self.peers)
+        for axis in self.peers:
+            if axis.minimumWidth() != width or axis.maximumWidth() != width:
+                axis.setMinimumWidth(width)
+                axis.setMaximumWidth(width)
+                axis.picture = None
 
 
 def _next_round(interval: float) -> float:
@@ -77,13 +122,14 @@ def build_plots(layout_widget: pg.GraphicsLayoutWidget) -> dict[str, pg.PlotItem
     specs = [("duration", HEADLINE_TITLES["duration"], 3), ("eval", "Greedy evaluation return", 1),
              ("loss", "TD loss", 1), ("q", "Mean max-Q", 1), ("epsilon", "ε (exploration)", 1)]
     first = None
+    value_axes: list[CompactAxis] = []
     # The legend sits above the plots, not over the curves: it lists the current run's curves and every run
     # compared with it, in columns, however many there are.
     legend = pg.LegendItem(brush=pg.mkBrush(255, 255, 255, 0), colCount=4)
     layout_widget.addItem(legend, row=0, col=0)
     layout_widget.ci.layout.setRowStretchFactor(0, 0)
     for row, (key, title, stretch) in enumerate(specs, start=1):
-        plot = layout_widget.addPlot(row=row, col=0, title=title, axisItems={"left": CompactAxis("left")})
+        plot = layout_widget.addPlot(row=row, col=0, title=title, axisItems={"left": CompactAxis("left", value_axes)})
         plot.showGrid(x=True, y=True, alpha=0.25)
         plot.setDownsampling(mode="peak", auto=True)
         plot.setClipToView(True)
@@ -320,6 +366,7 @@ class PlotsPanel(QWidget):
                                        labelOpts={"position": 0.9, "color": "#b06000", "anchors": [(1, 0), (1, 0)],
                                                   "fill": pg.mkBrush(255, 255, 255, 200)})
                 line.setToolTip(f"step {step}: {', '.join(texts)}")
+                line.setZValue(MARKER_Z)
                 plot.addItem(line, ignoreBounds=True)
                 self.markers.append(line)
         self._marker_count = len(self.metrics.changes)
@@ -383,6 +430,7 @@ class PlotsPanel(QWidget):
                                                   "anchors": [anchor, anchor],
                                                   "fill": pg.mkBrush(255, 255, 255, 210)})
                 line.setToolTip(text)
+                line.setZValue(MARKER_Z)
                 plot.addItem(line, ignoreBounds=True)
                 self._milestones.append(line)
             self.milestone_labels.append(text)

@@ -347,11 +347,55 @@ def test_value_labels_of_short_plots_never_overlap(qtbot):
     for episode in range(1, 300):
         duration = 10 + (episode * 37) % 190                 # CartPole: the return is the duration
         metrics.add_episode(episode * 50, duration, float(duration), episode)
+        metrics.add_stats(episode * 50, 0.004 * (1 + episode % 3), 60.0 * episode / 300, 1.0 - episode / 300, 1.0)
+        if episode % 20 == 0:
+            metrics.add_eval(episode * 50, episode, 500.0 * episode / 300, 0.0)   # 0 to 500: round ticks at the ends
     panel.set_metrics(metrics)
     qtbot.wait(100)
     shown = labels()
     assert not any("OVERLAP" in texts for texts in shown.values())
-    assert shown["duration"]                               # the durations (10–200) are still labelled
+    assert all(shown[key] for key in panel.plots)          # every plot with values has a value labelled
+    # Linked x axes line up: each plot's drawing area starts at the same x whatever its labels' widths (0.012
+    # beside 500).
+    lefts = {round(plot.getViewBox().sceneBoundingRect().left()) for plot in panel.plots.values()}
+    assert len(lefts) == 1, lefts
+
+
+def test_solved_and_best_labels_are_drawn_over_compared_curves(qtbot):
+    import numpy as np
+
+    from app.plots import Overlay, PlotsPanel
+    from dqn_core.training.metrics import Metrics
+
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    metrics = Metrics()
+    for episode in range(1, 101):
+        metrics.add_episode(episode * 100, 100, 100.0, episode)
+        if episode % 10 == 0:
+            metrics.add_eval(episode * 100, episode, 50.0 * episode, 0.0)
+    panel.set_metrics(metrics)
+    panel.set_milestones(9_000, (10_000, 500.0))
+    qtbot.wait(100)
+    box = panel.plots["eval"].getViewBox()
+    labels = [line.label for line in panel._milestones if getattr(line, "label", None) is not None]
+    assert len(labels) == 2
+    # A compared run whose evaluation curve runs straight through both labels, added after them (as the Runs
+    # panel does when a run is ticked once this one has solved).
+    heights = [box.mapSceneToView(label.sceneBoundingRect().center()).y() for label in labels]
+    x = np.linspace(0, 200, 50)
+    curves = [Overlay(f"other {i}", "#1a73e8", {"eval": (x, np.full_like(x, y))}) for i, y in enumerate(heights)]
+    panel.set_overlays(curves)
+    qtbot.wait(100)
+    scene = panel.layout_widget.scene()
+    compared = [item.curve for key, item in panel._overlay_items if key == "eval"]
+    for label in labels:
+        stack = scene.items(label.sceneBoundingRect())          # topmost first
+        drawn = [item for item in stack if item in compared or item is label]
+        assert drawn and drawn[0] is label, [type(item).__name__ for item in drawn]
 
 
 def test_a_new_agent_dialog_names_settings_by_their_labels(make_window, qtbot, dialogs, tmp_path):
