@@ -34,7 +34,6 @@ X_UNITS = {"episode": "episode", "step": "step", "wall": "training time (s)"}
 LEGEND_SAMPLE_PX = 40    # a legend entry's line sample and the gap before its text
 LEGEND_MARGIN_PX = 24    # the plot layout's margins and spacing either side of the legend
 EXPORT_MIN_WIDTH = 1200  # pixels: an exported image is laid out at least this wide
-MARKER_Z = 10            # markers and their labels above every curve (compared runs are added after them)
 
 
 @dataclass
@@ -221,6 +220,7 @@ class PlotsPanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.layout_widget, 1)
         self._milestones: list[pg.InfiniteLine] = []
+        self._milestone_samples: list[pg.PlotDataItem] = []   # their entries in the legend
         self.milestone_labels: list[str] = []
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.redraw)
@@ -349,10 +349,16 @@ class PlotsPanel(QWidget):
         else:
             self.summary.setText("No episodes yet")
 
+    def _remove(self, lines: list[pg.InfiniteLine]) -> None:
+        """Take marker lines off their plots, through the plot: a plot lists what it was given and kept a line
+        taken off its view box alone (every redraw of the markers added to that list)."""
+        for plot in self.plots.values():
+            for line in [item for item in plot.items if item in lines]:
+                plot.removeItem(line)
+        lines.clear()
+
     def _draw_markers(self) -> None:
-        for line in self.markers:
-            line.getViewBox() and line.getViewBox().removeItem(line)
-        self.markers.clear()
+        self._remove(self.markers)
         at_step: dict[int, list[str]] = {}          # changes made together share one marker and one label
         for change in self.metrics.changes:
             at_step.setdefault(int(change["step"]), []).append(
@@ -366,7 +372,6 @@ class PlotsPanel(QWidget):
                                        labelOpts={"position": 0.9, "color": "#b06000", "anchors": [(1, 0), (1, 0)],
                                                   "fill": pg.mkBrush(255, 255, 255, 200)})
                 line.setToolTip(f"step {step}: {', '.join(texts)}")
-                line.setZValue(MARKER_Z)
                 plot.addItem(line, ignoreBounds=True)
                 self.markers.append(line)
         self._marker_count = len(self.metrics.changes)
@@ -407,33 +412,34 @@ class PlotsPanel(QWidget):
         self.marker_rects = placed[1:] if legend is not None and legend.isVisible() else placed
 
     def set_milestones(self, solved_step: int | None, best: tuple[int, float] | None) -> None:
-        """Lasting markers on every plot: where the run was solved, and where its best evaluation is."""
-        for line in self._milestones:
-            line.getViewBox() and line.getViewBox().removeItem(line)
-        self._milestones.clear()
+        """Lasting markers on every plot: where the run was solved, and where its best evaluation is, each named in
+        the legend with its line's colour and dots. A label beside the line covered the very climb it marks (the
+        run's last evaluations, just left of the line), and a title long enough to hold both overflowed a narrow
+        window; the legend already fits any width."""
+        legend = self.plots["duration"].legend
+        self._remove(self._milestones)
+        for sample in self._milestone_samples:
+            legend.removeItem(sample)
+        self._milestone_samples = []
         self.milestone_labels = []
         marks = []
         if solved_step is not None:
             marks.append((solved_step, f"solved (step {solved_step:,})", "#188038"))
         if best is not None:
             marks.append((best[0], f"best evaluation {best[1]:.1f}", "#a142f4"))
-        x_lo, x_hi = self.plots["eval"].getViewBox().viewRange()[0]
         for step, text, colour in marks:
+            pen = pg.mkPen(colour, width=2, style=Qt.PenStyle.DotLine)
             x = float(self._x_of_steps(np.array([step]))[0])
-            # The label on the side of the line with more room: a run's latest markers sit at its right edge.
-            anchor = (1, 0.5) if x > (x_lo + x_hi) / 2 else (0, 0.5)
-            for key, plot in self.plots.items():
-                line = pg.InfiniteLine(pos=x, angle=90, movable=False,
-                                       pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DotLine),
-                                       label=text if key == "eval" else None,
-                                       labelOpts={"position": 0.15 if "solved" in text else 0.85, "color": colour,
-                                                  "anchors": [anchor, anchor],
-                                                  "fill": pg.mkBrush(255, 255, 255, 210)})
+            for plot in self.plots.values():
+                line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pen)
                 line.setToolTip(text)
-                line.setZValue(MARKER_Z)
                 plot.addItem(line, ignoreBounds=True)
                 self._milestones.append(line)
+            sample = pg.PlotDataItem(pen=pen, name=text)     # drawn only in the legend, as the line's sample
+            legend.addItem(sample, text)
+            self._milestone_samples.append(sample)
             self.milestone_labels.append(text)
+        fit_legend(legend, self.layout_widget)
         self._milestone_args = (solved_step, best)
 
     def marker_labels(self) -> list[str]:

@@ -96,6 +96,8 @@ def test_lr_slider_during_training_changes_optimizer_and_marks_the_plot(make_win
 
 
 def test_changes_made_together_share_one_marker(qtbot):
+    import pyqtgraph as pg
+
     from app.plots import PlotsPanel
     from dqn_core.training.metrics import Metrics
 
@@ -109,6 +111,12 @@ def test_changes_made_together_share_one_marker(qtbot):
     qtbot.addWidget(panel)
     panel.set_metrics(metrics)
     assert panel.marker_labels() == ["lr 0.001→0.0005\ngamma 0.99→0.98", "batch_size 64→128"]
+    metrics.add_change(30, 3, "tau", 1.0, 0.5)                # a later change redraws the markers
+    panel.redraw()
+    panel.set_x_unit("step")                                # and so does another x unit
+    assert panel.marker_labels() == ["lr 0.001→0.0005\ngamma 0.99→0.98", "batch_size 64→128\ntau 1→0.5"]
+    for plot in panel.plots.values():                      # each plot holds two markers, none left from before
+        assert sum(isinstance(item, pg.InfiniteLine) for item in plot.items) == 2
 
 
 def test_pause_step_resume(make_window, qtbot):

@@ -361,41 +361,37 @@ def test_value_labels_of_short_plots_never_overlap(qtbot):
     assert len(lefts) == 1, lefts
 
 
-def test_solved_and_best_labels_are_drawn_over_compared_curves(qtbot):
-    import numpy as np
+def test_solved_and_best_are_named_in_the_legend_not_over_the_curves(qtbot):
+    import pyqtgraph as pg
 
-    from app.plots import Overlay, PlotsPanel
+    from app.plots import PlotsPanel
     from dqn_core.training.metrics import Metrics
 
     panel = PlotsPanel()
     qtbot.addWidget(panel)
-    panel.resize(900, 600)
+    panel.resize(560, 460)
     panel.show()
     qtbot.waitExposed(panel)
     metrics = Metrics()
-    for episode in range(1, 101):
-        metrics.add_episode(episode * 100, 100, 100.0, episode)
-        if episode % 10 == 0:
-            metrics.add_eval(episode * 100, episode, 50.0 * episode, 0.0)
+    for episode in range(1, 367):
+        metrics.add_episode(episode * 95, 100, 100.0, episode)
+    for episode, score in ((136, 78.5), (199, 162.9), (283, 118.3), (317, 135.4), (337, 443.6), (366, 500.0)):
+        metrics.add_eval(episode * 95, episode, score, 0.0)   # CartPole solved: the climb is the last evaluations
     panel.set_metrics(metrics)
-    panel.set_milestones(9_000, (10_000, 500.0))
+    panel.set_milestones(366 * 95, (366 * 95, 500.0))
     qtbot.wait(100)
-    box = panel.plots["eval"].getViewBox()
-    labels = [line.label for line in panel._milestones if getattr(line, "label", None) is not None]
-    assert len(labels) == 2
-    # A compared run whose evaluation curve runs straight through both labels, added after them (as the Runs
-    # panel does when a run is ticked once this one has solved).
-    heights = [box.mapSceneToView(label.sceneBoundingRect().center()).y() for label in labels]
-    x = np.linspace(0, 200, 50)
-    curves = [Overlay(f"other {i}", "#1a73e8", {"eval": (x, np.full_like(x, y))}) for i, y in enumerate(heights)]
-    panel.set_overlays(curves)
-    qtbot.wait(100)
-    scene = panel.layout_widget.scene()
-    compared = [item.curve for key, item in panel._overlay_items if key == "eval"]
-    for label in labels:
-        stack = scene.items(label.sceneBoundingRect())          # topmost first
-        drawn = [item for item in stack if item in compared or item is label]
-        assert drawn and drawn[0] is label, [type(item).__name__ for item in drawn]
+    legend = [label.text for _, label in panel.plots["duration"].legend.items]
+    assert legend == ["each episode", "100-episode mean", "solved (step 34,770)", "best evaluation 500.0"]
+    lines = [item for item in panel.plots["eval"].items if isinstance(item, pg.InfiniteLine)]
+    assert len(lines) == 2 and {line.toolTip() for line in lines} == {"solved (step 34,770)", "best evaluation 500.0"}
+    climb = panel.curves["eval"].sceneBoundingRect()
+    texts = [item for item in panel.layout_widget.scene().items(climb)
+             if isinstance(item, (pg.TextItem, pg.InfLineLabel)) and item.isVisible()]
+    assert texts == []                                      # nothing written over the curve
+    assert panel.layout_widget.ci.minimumWidth() <= panel.layout_widget.width()   # nothing pushed out of sight
+    panel.set_milestones(None, None)                        # a new run: no markers
+    assert [label.text for _, label in panel.plots["duration"].legend.items] == ["each episode", "100-episode mean"]
+    assert not [item for item in panel.plots["eval"].items if isinstance(item, pg.InfiniteLine)]
 
 
 def test_a_new_agent_dialog_names_settings_by_their_labels(make_window, qtbot, dialogs, tmp_path):
