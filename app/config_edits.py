@@ -118,6 +118,7 @@ class ConfigEdits(QObject):
         self.panel.show_error("; ".join(event.rejected.values()) if event.rejected else None)
         self.update_preset_label()
         self.w.plots.mark_dirty()
+        self.w.runs_panel.set_reference(event.config.to_dict())   # compared runs are named against what it is now
 
     def pending_new_agent(self) -> list[str]:
         """Non-live settings that differ from the current agent's (their labels, as the panel shows them): they

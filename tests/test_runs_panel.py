@@ -129,6 +129,21 @@ def test_a_run_that_differs_from_the_current_one_only_in_its_seed_is_named_by_it
     assert window.plots.overlay_labels == ["seed 0"]
 
 
+def test_a_live_change_renames_compared_runs_by_what_now_differs(window, qtbot):
+    panel = window.runs_panel
+    panel.table.selectRow(rows(panel)["lr 0.001 seed 1"])
+    panel.open_button.click()                                        # lr 0.001, seed 1: the current run
+    check(panel, qtbot, ("lr 0.001 seed 0",))
+    assert window.plots.overlay_labels == ["seed 0"]
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training.session is not None and not window.training.paused, timeout=WAIT)
+    window.panel.controls["lr"].spin.setValue(0.0003)              # while it trains: a live change
+    qtbot.waitUntil(lambda: bool(window.run.metrics.changes), timeout=WAIT)
+    window.training.stop()
+    qtbot.waitUntil(lambda: window.training.session is None, timeout=WAIT)
+    assert window.plots.overlay_labels == ["lr=0.001, seed 0"]     # the compared run's rate is no longer the current
+
+
 def test_runs_of_different_experiments_are_named_by_their_names_and_the_legend_fits(window, qtbot):
     runs = window.runs_panel.runs_dir
     assert train_main(["--preset", "zoo-state", "--steps", "300", "--runs-dir", str(runs), "--quiet",
