@@ -52,7 +52,7 @@ class CompactAxis(pg.AxisItem):
     pyqtgraph labels at least 2.25 intervals (drawn over each other on a short plot), and hides a label that would
     stick out past the axis' end: with round ticks only at the ends (0 and 500 on a 40 px plot) it showed none.
 
-    The axes of one stack share a width (`align_widths`): the plots' x axes are linked, and an axis wider than
+    The axes of one stack (`peers`) share a width: the plots' x axes are linked, and an axis wider than
     its neighbours' (labels of 0.005 beside labels of 50) shifted its plot, so one episode was drawn at two
     different places in one column."""
 
