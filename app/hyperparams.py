@@ -5,7 +5,7 @@ import math
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QRegularExpression, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QRegularExpressionValidator
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence, QRegularExpressionValidator
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
@@ -200,6 +200,19 @@ class IntListControl(QLineEdit):
         self.spec = spec
         self.setValidator(QRegularExpressionValidator(QRegularExpression(r"^\s*\d+(\s*,\s*\d+){0,7}\s*$")))
         self.editingFinished.connect(lambda: self.valueEdited.emit(self.text()))
+
+    # Qt sends no editingFinished for a text its validator finds unfinished ("256," or nothing), so the field kept
+    # showing it while the settings kept the old sizes. Sent anyway, the settings check takes it ("256," is 256) or
+    # refuses it with the field's name and range, and the field shows the value in force again.
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 (Qt override)
+        super().focusOutEvent(event)
+        if not self.hasAcceptableInput():
+            self.valueEdited.emit(self.text())
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        super().keyPressEvent(event)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.hasAcceptableInput():
+            self.valueEdited.emit(self.text())
 
     def set_value(self, value: Any) -> None:
         self.setText(", ".join(str(v) for v in value))

@@ -264,6 +264,24 @@ def test_hidden_layers_are_greyed_out_with_the_reason_where_the_network_has_its_
     assert w.run.config.network == "mnih2013-cnn" and not control.isEnabled()
 
 
+def test_an_unfinished_list_of_hidden_layers_is_taken_or_refused_never_left_showing(make_window, qtbot):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QFocusEvent
+
+    w = make_window(preset="zoo-state")                               # hidden layers 256, 256
+    control = w.panel.controls["hidden_sizes"]
+    control.selectAll()
+    qtbot.keyClicks(control, "64,")                                   # a comma too many: Qt's validator waits
+    # The user clicks elsewhere (the event Qt sends then; an offscreen window never holds the keyboard focus).
+    QApplication.sendEvent(control, QFocusEvent(QEvent.Type.FocusOut, Qt.FocusReason.MouseFocusReason))
+    assert w.run.config.hidden_sizes == (64,) and control.text() == "64"
+    control.selectAll()
+    qtbot.keyClick(control, Qt.Key.Key_Delete)                        # nothing at all, then Return
+    qtbot.keyClick(control, Qt.Key.Key_Return)
+    assert w.run.config.hidden_sizes == (64,) and control.text() == "64"     # the value in force, shown again
+    assert "hidden_sizes" in w.panel.message.text() and "1 to 8 integers in [1, 4096]" in w.panel.message.text()
+
+
 def test_settings_that_do_nothing_for_the_config_are_greyed_out_with_the_reason(make_window):
     w = make_window(preset="zoo-state")                               # CartPole from its state vector
     for name, reason in (("noop_max", "only for Atari games (obs = atari)"),
