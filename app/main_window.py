@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self.runs_panel.exportPlots.connect(self.exports.export_plots)
         self.run.swapped.connect(self._run_swapped)
         self.run.changed.connect(self.update_actions)
+        self.run.changed.connect(self._show_eval_epsilon)
         self.training.state_changed.connect(self.update_actions)
         self.plots.banner.closed.connect(self._banner_closed)
 
@@ -128,9 +129,15 @@ class MainWindow(QMainWindow):
         self.env_view.clear()
         self.configs.update_preset_label()
         self.runs_panel.set_reference((run.trainer.config if run.trainer else run.config).to_dict())
+        self._show_eval_epsilon()
         if run.previous_run_id:
             self.runs_panel.compare(run.previous_run_id)      # the run it replaced stays in view, to compare
         self.update_actions()
+
+    def _show_eval_epsilon(self) -> None:
+        """The current run's evaluations are played at its trainer's ε (the settings', before it has one)."""
+        run = self.run
+        self.plots.set_eval_epsilon((run.trainer.config if run.trainer else run.config).eval_epsilon)
 
     def update_actions(self) -> None:
         """The menus, the title and the idle status bar follow the run and its session."""

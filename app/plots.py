@@ -29,6 +29,15 @@ REDRAW_MS = 50           # idle or paused: responsive
 REDRAW_BUSY_MS = 1000    # while training: curves move slowly, and every redraw holds the GIL the trainer needs
 
 
+def eval_title(epsilon: float) -> str:
+    return "Greedy evaluation return" if not epsilon else f"Evaluation return (ε {epsilon:g})"
+
+
+def evaluation_words(epsilon: float) -> str:
+    """What an evaluation is called where the user reads it: greedy, or at the small ε of the Atari papers' games."""
+    return "greedy evaluation" if not epsilon else f"evaluation (ε {epsilon:g})"
+
+
 HEADLINE_TITLES = {"duration": "Episode duration (steps)", "return": "Episode return (score)"}
 X_UNITS = {"episode": "episode", "step": "step", "wall": "training time (s)"}
 LEGEND_SAMPLE_PX = 40    # a legend entry's line sample and the gap before its text
@@ -118,7 +127,7 @@ def _next_round(interval: float) -> float:
 def build_plots(layout_widget: pg.GraphicsLayoutWidget) -> dict[str, pg.PlotItem]:
     """The five plots, one above the other with their x axes linked, and the legend above them all."""
     plots: dict[str, pg.PlotItem] = {}
-    specs = [("duration", HEADLINE_TITLES["duration"], 3), ("eval", "Greedy evaluation return", 1),
+    specs = [("duration", HEADLINE_TITLES["duration"], 3), ("eval", eval_title(0.0), 1),
              ("loss", "TD loss", 1), ("q", "Mean max-Q", 1), ("epsilon", "ε (exploration)", 1)]
     first = None
     value_axes: list[CompactAxis] = []
@@ -236,6 +245,12 @@ class PlotsPanel(QWidget):
 
     def mark_dirty(self) -> None:
         self._dirty = True
+
+    def set_eval_epsilon(self, epsilon: float) -> None:
+        """The evaluation plot says how its games were played: an Atari preset's are at ε 0.05, not greedy."""
+        title = eval_title(epsilon)
+        if self.plots["eval"].titleLabel.text != title:
+            self.plots["eval"].setTitle(title)
 
     def set_busy(self, busy: bool) -> None:
         """Redraw less often while training runs (measured in benchmarks/gui.py)."""

@@ -16,6 +16,7 @@ from dqn_core.training import events as ev
 from dqn_core.training.control import Control
 from dqn_core.training.watch import watch
 
+from .plots import evaluation_words
 from .run_end import ask_after_solved, for_a_new_run
 from .worker import AgentReady, RecorderReady, TrainingSession, open_run_folder, worker_threads
 
@@ -247,8 +248,9 @@ class Training(QObject):
                      f"; {event.confirm_episodes} more episodes: {event.confirm_mean:.1f}")
         solved = " — solved!" if event.solved else (" — not confirmed" if confirmed else "")
         best = " (best so far)" if event.new_best else ""
-        self.w.statusBar().showMessage(f"Greedy evaluation at step {event.step:,}{best}: {event.mean_return:.1f} ± "
-                                       f"{event.std_return:.1f}{confirmed}{solved}", 8000)
+        played = evaluation_words(run.trainer.config.eval_epsilon if run.trainer else run.config.eval_epsilon)
+        self.w.statusBar().showMessage(f"{played.capitalize()} at step {event.step:,}{best}: "
+                                       f"{event.mean_return:.1f} ± {event.std_return:.1f}{confirmed}{solved}", 8000)
         if event.new_best:
             run.new_best(event.step, event.score)     # File ▸ Save Best Agent As… now has an agent to save
         if event.solved and run.solved(event.step):
@@ -260,8 +262,10 @@ class Training(QObject):
         """Solved is an event: a banner that stays until dismissed, with the way to keep this agent."""
         confirmed = ("" if event.confirm_mean is None else
                      f", confirmed over {event.confirm_episodes} more episodes at {event.confirm_mean:.1f}")
+        run = self.run
+        played = evaluation_words(run.trainer.config.eval_epsilon if run.trainer else run.config.eval_epsilon)
         stops = ("Training stops here (<i>Stop when solved</i>)." if self.run.config.stop_when_solved else
                  "Training goes on: a DQN's agent can get worse again, so keep this one.")
         self.w.plots.banner.show_message(
-            "success", f"<b>Solved at step {event.step:,}</b>: greedy evaluation {event.mean_return:.1f}{confirmed}. "
+            "success", f"<b>Solved at step {event.step:,}</b>: {played} {event.mean_return:.1f}{confirmed}. "
                        f"{stops}", "Save Best Agent…", self.w.files.save_best_agent_as)

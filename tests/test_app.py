@@ -282,6 +282,20 @@ def test_an_unfinished_list_of_hidden_layers_is_taken_or_refused_never_left_show
     assert "hidden_sizes" in w.panel.message.text() and "1 to 8 integers in [1, 4096]" in w.panel.message.text()
 
 
+def test_the_evaluation_plot_says_at_which_epsilon_its_games_are_played(make_window, qtbot):
+    w = make_window(preset="zoo-state")                               # greedy evaluations
+    title = w.plots.plots["eval"].titleLabel
+    assert title.text == "Greedy evaluation return"
+    w.panel.controls["eval_epsilon"].spin.setValue(0.05)             # as the Atari papers play them
+    assert w.run.config.eval_epsilon == 0.05 and title.text == "Evaluation return (ε 0.05)"
+    w.training.step(300)                                             # a trainer now: its evaluations say so too
+    qtbot.waitUntil(lambda: w.run.trainer is not None and w.training.paused, timeout=WAIT)
+    assert title.text == "Evaluation return (ε 0.05)"
+    w.panel.controls["eval_epsilon"].spin.setValue(0.0)              # a live setting: the paused trainer takes it
+    qtbot.waitUntil(lambda: title.text == "Greedy evaluation return", timeout=WAIT)   # when it says it has
+    assert w.run.trainer.config.eval_epsilon == 0.0
+
+
 def test_settings_that_do_nothing_for_the_config_are_greyed_out_with_the_reason(make_window):
     w = make_window(preset="zoo-state")                               # CartPole from its state vector
     for name, reason in (("noop_max", "only for Atari games (obs = atari)"),
