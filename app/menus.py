@@ -61,7 +61,7 @@ def build_actions(w) -> dict[str, QAction]:
     a["reset"] = action(w, "Reset", files.new_agent, None, sp.SP_BrowserReload,
         tip="A new agent from the current settings")
     a["watch"] = action(w, "Watch Greedy Agent", training.watch, "F7", sp.SP_ComputerIcon,
-        tip="Play the current policy without exploring or training")
+        tip="Play the current policy as evaluations do (greedily, or at the Evaluation ε), without training")
     a["sweep"] = action(w, "S&weep…", w.sweeps.open_dialog, tip="Train the current settings with other values "
         "of one or two settings on several seeds (Ray Tune), compared in the Runs panel")
     a["about"] = action(w, "&About DQN Studio", lambda: help_menu.show_about(w, worker_threads()))
