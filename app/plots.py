@@ -364,16 +364,8 @@ class PlotsPanel(QWidget):
         else:
             self.summary.setText("No episodes yet")
 
-    def _remove(self, lines: list[pg.InfiniteLine]) -> None:
-        """Take marker lines off their plots, through the plot: a plot lists what it was given and kept a line
-        taken off its view box alone (every redraw of the markers added to that list)."""
-        for plot in self.plots.values():
-            for line in [item for item in plot.items if item in lines]:
-                plot.removeItem(line)
-        lines.clear()
-
     def _draw_markers(self) -> None:
-        self._remove(self.markers)
+        remove_lines(self.plots, self.markers)
         at_step: dict[int, list[str]] = {}          # changes made together share one marker and one label
         for change in self.metrics.changes:
             at_step.setdefault(int(change["step"]), []).append(
@@ -432,7 +424,7 @@ class PlotsPanel(QWidget):
         run's last evaluations, just left of the line), and a title long enough to hold both overflowed a narrow
         window; the legend already fits any width."""
         legend = self.plots["duration"].legend
-        self._remove(self._milestones)
+        remove_lines(self.plots, self._milestones)
         for sample in self._milestone_samples:
             legend.removeItem(sample)
         self._milestone_samples = []
@@ -487,6 +479,15 @@ class PlotsPanel(QWidget):
         self._dirty = True
         self.redraw()
         self.layout_marker_labels()
+
+
+def remove_lines(plots: dict[str, pg.PlotItem], lines: list[pg.InfiniteLine]) -> None:
+    """Take marker lines off their plots, through the plot: a plot lists what it was given and kept a line taken off
+    its view box alone (every redraw of the markers added to that list)."""
+    for plot in plots.values():
+        for line in [item for item in plot.items if item in lines]:
+            plot.removeItem(line)
+    lines.clear()
 
 
 def render_view(view: pg.GraphicsView, kind: str) -> bytes:
