@@ -88,19 +88,21 @@ class ConfigEdits(QObject):
         if training.training and live:
             training.session.control.patch({name: getattr(new, name)})       # answered by ConfigApplied
             return
-        run.set_config(new)
-        message, idle = "", not training.running
+        message, idle, patched = "", not training.running, False
         if idle and run.trainer is not None and run.ended is not None and for_a_new_run(run.trainer.config, new):
             # An ended run is not changed after the fact: the change is for the next run.
             message = f"{PARAM_SPECS[name].label} is for a new run (F5 starts it)"
         elif idle and run.trainer is not None and live:
+            # The trainer first: what follows run.changed (legend names, the evaluation title) reads its settings.
             applied = run.trainer.apply_patch({name: getattr(new, name)})
             for field, (old, val) in applied.changes.items():
                 run.metrics.add_change(applied.step, applied.episode, field, old, val)
             self.w.plots.mark_dirty()
             if applied.changes:
                 run.changed_by_hand()
-        elif self.pending_new_agent():
+            patched = True
+        run.set_config(new)
+        if not message and not patched and self.pending_new_agent():
             message = f"{PARAM_SPECS[name].label} takes effect with a new agent (Start asks)"
         if message:
             self.w.statusBar().showMessage(message, 8000)
@@ -118,7 +120,6 @@ class ConfigEdits(QObject):
         self.panel.show_error("; ".join(event.rejected.values()) if event.rejected else None)
         self.update_preset_label()
         self.w.plots.mark_dirty()
-        self.w.runs_panel.set_reference(event.config.to_dict())   # compared runs are named against what it is now
 
     def pending_new_agent(self) -> list[str]:
         """Non-live settings that differ from the current agent's (their labels, as the panel shows them): they

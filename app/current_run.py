@@ -135,6 +135,12 @@ class CurrentRun(QObject):
             and not self.path
 
     @property
+    def in_force(self) -> TrainConfig:
+        """The settings its curves and evaluations come from: its trainer's (live changes included), or the panel's
+        before it has one."""
+        return self.trainer.config if self.trainer is not None else self.config
+
+    @property
     def unsaved_steps(self) -> int:
         return self.trainer.step - self.saved_step if self.trainer is not None else 0
 

@@ -206,12 +206,15 @@ class IntListControl(QLineEdit):
     # refuses it with the field's name and range, and the field shows the value in force again.
     def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 (Qt override)
         super().focusOutEvent(event)
-        if not self.hasAcceptableInput():
-            self.valueEdited.emit(self.text())
+        self._send_unfinished()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
         super().keyPressEvent(event)
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.hasAcceptableInput():
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._send_unfinished()
+
+    def _send_unfinished(self) -> None:
+        if not self.hasAcceptableInput():
             self.valueEdited.emit(self.text())
 
     def set_value(self, value: Any) -> None:

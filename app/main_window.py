@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         self.runs_panel.exportPlots.connect(self.exports.export_plots)
         self.run.swapped.connect(self._run_swapped)
         self.run.changed.connect(self.update_actions)
-        self.run.changed.connect(self._show_eval_epsilon)
+        self.run.changed.connect(self._follow_settings)
         self.training.state_changed.connect(self.update_actions)
         self.plots.banner.closed.connect(self._banner_closed)
 
@@ -128,16 +128,17 @@ class MainWindow(QMainWindow):
             self.plots.banner.hide()
         self.env_view.clear()
         self.configs.update_preset_label()
-        self.runs_panel.set_reference((run.trainer.config if run.trainer else run.config).to_dict())
-        self._show_eval_epsilon()
+        self._follow_settings()                               # before comparing: labels name what differs
         if run.previous_run_id:
             self.runs_panel.compare(run.previous_run_id)      # the run it replaced stays in view, to compare
         self.update_actions()
 
-    def _show_eval_epsilon(self) -> None:
-        """The current run's evaluations are played at its trainer's ε (the settings', before it has one)."""
-        run = self.run
-        self.plots.set_eval_epsilon((run.trainer.config if run.trainer else run.config).eval_epsilon)
+    def _follow_settings(self) -> None:
+        """Readouts named after the current run's settings in force follow them (a swap, a live change): compared
+        runs are named by what differs from them, and evaluations by the ε they are played at."""
+        config = self.run.in_force
+        self.runs_panel.set_reference(config.to_dict())
+        self.plots.set_eval_epsilon(config.eval_epsilon)
 
     def update_actions(self) -> None:
         """The menus, the title and the idle status bar follow the run and its session."""

@@ -30,6 +30,7 @@ REDRAW_BUSY_MS = 1000    # while training: curves move slowly, and every redraw 
 
 
 def eval_title(epsilon: float) -> str:
+    """The evaluation plot's title, by the ε its games are played at (as `evaluation_words`)."""
     return "Greedy evaluation return" if not epsilon else f"Evaluation return (ε {epsilon:g})"
 
 
@@ -230,7 +231,6 @@ class PlotsPanel(QWidget):
         layout.addWidget(self.layout_widget, 1)
         self._milestones: list[pg.InfiniteLine] = []
         self._milestone_samples: list[pg.PlotDataItem] = []   # their entries in the legend
-        self.milestone_labels: list[str] = []
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.redraw)
         self.timer.start(REDRAW_MS)
@@ -419,16 +419,13 @@ class PlotsPanel(QWidget):
         self.marker_rects = placed[1:] if legend is not None and legend.isVisible() else placed
 
     def set_milestones(self, solved_step: int | None, best: tuple[int, float] | None) -> None:
-        """Lasting markers on every plot: where the run was solved, and where its best evaluation is, each named in
-        the legend with its line's colour and dots. A label beside the line covered the very climb it marks (the
-        run's last evaluations, just left of the line), and a title long enough to hold both overflowed a narrow
-        window; the legend already fits any width."""
+        """Lasting dotted lines on every plot where the run was solved and where its best evaluation is, named in
+        the legend (which fits any width): a label beside the line covered the very climb it marks."""
         legend = self.plots["duration"].legend
         remove_lines(self.plots, self._milestones)
         for sample in self._milestone_samples:
             legend.removeItem(sample)
         self._milestone_samples = []
-        self.milestone_labels = []
         marks = []
         if solved_step is not None:
             marks.append((solved_step, f"solved (step {solved_step:,})", "#188038"))
@@ -445,9 +442,13 @@ class PlotsPanel(QWidget):
             sample = pg.PlotDataItem(pen=pen, name=text)     # drawn only in the legend, as the line's sample
             legend.addItem(sample, text)
             self._milestone_samples.append(sample)
-            self.milestone_labels.append(text)
         fit_legend(legend, self.layout_widget)
         self._milestone_args = (solved_step, best)
+
+    @property
+    def milestone_labels(self) -> list[str]:
+        """What the solved and best-evaluation lines are called in the legend."""
+        return [sample.name() for sample in self._milestone_samples]
 
     def marker_labels(self) -> list[str]:
         return [m.label.toPlainText() for m in self.markers if getattr(m, "label", None) is not None]

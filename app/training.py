@@ -248,7 +248,7 @@ class Training(QObject):
                      f"; {event.confirm_episodes} more episodes: {event.confirm_mean:.1f}")
         solved = " — solved!" if event.solved else (" — not confirmed" if confirmed else "")
         best = " (best so far)" if event.new_best else ""
-        played = evaluation_words(run.trainer.config.eval_epsilon if run.trainer else run.config.eval_epsilon)
+        played = evaluation_words(run.in_force.eval_epsilon)
         self.w.statusBar().showMessage(f"{played.capitalize()} at step {event.step:,}{best}: "
                                        f"{event.mean_return:.1f} ± {event.std_return:.1f}{confirmed}{solved}", 8000)
         if event.new_best:
@@ -262,8 +262,7 @@ class Training(QObject):
         """Solved is an event: a banner that stays until dismissed, with the way to keep this agent."""
         confirmed = ("" if event.confirm_mean is None else
                      f", confirmed over {event.confirm_episodes} more episodes at {event.confirm_mean:.1f}")
-        run = self.run
-        played = evaluation_words(run.trainer.config.eval_epsilon if run.trainer else run.config.eval_epsilon)
+        played = evaluation_words(self.run.in_force.eval_epsilon)
         stops = ("Training stops here (<i>Stop when solved</i>)." if self.run.config.stop_when_solved else
                  "Training goes on: a DQN's agent can get worse again, so keep this one.")
         self.w.plots.banner.show_message(

@@ -144,6 +144,19 @@ def test_a_live_change_renames_compared_runs_by_what_now_differs(window, qtbot):
     assert window.plots.overlay_labels == ["lr=0.001, seed 0"]     # the compared run's rate is no longer the current
 
 
+def test_a_live_change_to_an_idle_agent_renames_compared_runs_too(window, qtbot):
+    panel = window.runs_panel
+    panel.table.selectRow(rows(panel)["lr 0.001 seed 1"])
+    panel.open_button.click()                                        # an opened agent, not training
+    check(panel, qtbot, ("lr 0.001 seed 0",))
+    window.panel.controls["lr"].spin.setValue(0.0003)              # applied to the idle agent at once
+    assert window.run.trainer.config.lr == 0.0003
+    assert window.plots.overlay_labels == ["lr=0.001, seed 0"]
+    window.panel.controls["eval_epsilon"].spin.setValue(0.05)      # a second live change (the agent is unsaved now)
+    assert window.run.trainer.config.eval_epsilon == 0.05
+    assert window.plots.plots["eval"].titleLabel.text == "Evaluation return (ε 0.05)"
+
+
 def test_runs_of_different_experiments_are_named_by_their_names_and_the_legend_fits(window, qtbot):
     runs = window.runs_panel.runs_dir
     assert train_main(["--preset", "zoo-state", "--steps", "300", "--runs-dir", str(runs), "--quiet",
