@@ -5,7 +5,7 @@ import math
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QRegularExpression, Qt, Signal
-from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence, QRegularExpressionValidator
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence, QRegularExpressionValidator, QValidator
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
@@ -67,6 +67,30 @@ def _decimals(spec: ParamSpec) -> int:
     return 3
 
 
+class CompactSpinBox(QDoubleSpinBox):
+    """Shows a small quantity in four significant digits ("1e-08", "0.00015") instead of a dozen fixed decimals,
+    and takes what the user types in either form."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt override)
+        return f"{value:.4g}"
+
+    def _number(self, text: str) -> str:
+        return text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 (Qt override)
+        return float(self._number(text))
+
+    def validate(self, text: str, pos: int) -> object:
+        number = self._number(text)
+        try:
+            value = float(number)
+        except ValueError:                   # "", "1e", "1e-", "." on the way to a number
+            partial = all(c in "0123456789.eE+-" for c in number)
+            return QValidator.State.Intermediate if partial else QValidator.State.Invalid, text, pos
+        inside = self.minimum() <= value <= self.maximum()
+        return QValidator.State.Acceptable if inside else QValidator.State.Intermediate, text, pos
+
+
 class NumberControl(QWidget):
     """A slider and a spin box kept in sync; the slider is logarithmic where the spec says so."""
 
@@ -83,7 +107,8 @@ class NumberControl(QWidget):
             self.spin.setRange(int(spec.minimum), int(min(spec.maximum, 2**31 - 1)))
             self.spin.setSingleStep(int(spec.step or 1))
         else:
-            self.spin = QDoubleSpinBox()
+            small = spec.log and spec.maximum <= 1          # learning rates, Adam's ε: "1e-05", not "0.00001000"
+            self.spin = CompactSpinBox() if small else QDoubleSpinBox()
             self.spin.setDecimals(_decimals(spec))
             self.spin.setRange(spec.minimum, spec.maximum)
             self.spin.setSingleStep(spec.step or (spec.maximum - spec.minimum) / 100)

@@ -246,6 +246,10 @@ class TrainConfig:
                         choices=("rmsprop", "rmsprop-centered", "adam", "adamw"))
     lr: float = _p(0.01, "Optimisation", "Learning rate", "Step size of the optimizer.",
                    minimum=1e-6, maximum=1.0, log=True, live=True)
+    adam_eps: float = _p(1e-8, "Optimisation", "Adam ε",
+                         "Added to Adam's gradient scale before dividing: larger damps steps where gradients are "
+                         "small (torch's default 1e-8; Rainbow and Dopamine use 1.5e-4).",
+                         minimum=1e-10, maximum=1.0, log=True, live=True)
     lr_schedule: str = _p("constant", "Optimisation", "Learning-rate schedule",
                           "constant: the learning rate throughout; linear: from the learning rate to the final one "
                           "over `lr_decay` steps, then flat.", choices=("constant", "linear"), live=True)
@@ -466,6 +470,7 @@ NOT_APPLYING: dict[str, Callable[[TrainConfig], str]] = {
     "frame_stack": lambda c: _FRAMES(c) or ("" if c.frame_op == "stack" else "only with frame_op = stack"),
     "hidden_sizes": _hidden_sizes_unused,
     "lr_end": _LINEAR_LR, "lr_decay": _LINEAR_LR,
+    "adam_eps": _only(lambda c: c.optimizer in ("adam", "adamw"), "only with optimizer = adam or adamw"),
     "huber_delta": _only(lambda c: c.loss == "huber", "only with loss = huber"),
     "grad_clip": _only(lambda c: c.grad_clip_mode != "none", "gradient clipping is off (grad_clip_mode = none)"),
     "per_alpha": _PRIORITIZED, "per_beta_start": _PRIORITIZED, "per_beta_steps": _PRIORITIZED,

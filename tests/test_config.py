@@ -107,7 +107,8 @@ def test_settings_say_whether_they_apply_to_each_env_family(preset, unused, used
     why = _not_applying(config)
     assert unused <= set(why) and not used & set(why), (set(why) & used, unused - set(why))
     if preset == "zoo-state":            # beyond those 11, only settings whose own switch is off
-        dependent = {"lr_end", "lr_decay", "huber_delta", "grad_clip", "per_alpha", "per_beta_start", "per_beta_steps"}
+        dependent = {"lr_end", "lr_decay", "adam_eps", "huber_delta", "grad_clip", "per_alpha", "per_beta_start",
+                     "per_beta_steps"}
         assert set(why) - dependent == STATE_ONLY_UNUSED
         assert why["noop_max"] == "only for Atari games (obs = atari)"
         assert why["frame_gap"] == "a state vector is seen one at a time (obs = state)"

@@ -254,6 +254,21 @@ def test_a_short_drag_of_a_log_slider_moves_it_a_few_percent(make_window):
     assert control.value() == pytest.approx(1e-3 * moved, rel=0.02)
 
 
+def test_small_rates_read_in_significant_digits_and_take_what_is_typed(make_window, qtbot):
+    w = make_window("atari-cpu")
+    eps, lr = w.panel.controls["adam_eps"].spin, w.panel.controls["lr"].spin
+    assert (eps.text(), lr.text()) == ("1e-08", "0.0001")                # not "0.000000010000", "0.00010000"
+    eps.lineEdit().selectAll()
+    qtbot.keyClicks(eps.lineEdit(), "1.5e-4x")                             # the stray x is not taken
+    qtbot.keyClick(eps.lineEdit(), Qt.Key.Key_Return)
+    assert eps.text() == "0.00015" and w.run.config.adam_eps == 1.5e-4
+    eps.lineEdit().selectAll()
+    qtbot.keyClicks(eps.lineEdit(), "7")                                   # above the range's 1: not taken
+    qtbot.keyClick(eps.lineEdit(), Qt.Key.Key_Return)
+    eps.clearFocus()
+    assert w.run.config.adam_eps == 1.5e-4
+
+
 def test_change_labels_never_overlap_in_the_window_or_an_export(qtbot, tmp_path):
     from app.plots import PlotsPanel
     from dqn_core.training.metrics import Metrics

@@ -207,6 +207,24 @@ def test_a_linear_learning_rate_schedule_steps_the_optimizer_down_to_its_end(sta
     assert trainer.agent.lr == pytest.approx(1e-3)
 
 
+def test_adams_epsilon_is_set_changed_live_and_kept_in_the_agent_file(state_config, tmp_path):
+    from dqn_core.training.loading import load_agent
+    from dqn_core.training.saving import save_agent
+
+    trainer = Trainer(state_config.replace(optimizer="adam", adam_eps=1e-3))
+    assert trainer.agent.optimizer.param_groups[0]["eps"] == 1e-3
+    collect(trainer.run(max_steps=100))
+    applied = trainer.apply_patch({"adam_eps": 1.5e-4})
+    assert applied.changes["adam_eps"] == (1e-3, 1.5e-4) and not applied.rejected
+    assert all(group["eps"] == 1.5e-4 for group in trainer.agent.optimizer.param_groups)
+    path = tmp_path / "eps.dqn"
+    save_agent(trainer, path)
+    again = load_agent(path)
+    assert again.config.adam_eps == 1.5e-4 and again.agent.optimizer.param_groups[0]["eps"] == 1.5e-4
+    bad = trainer.apply_patch({"adam_eps": 5.0})         # outside 1e-10…1: refused with the range, nothing changes
+    assert "adam_eps" in bad.rejected and "1" in bad.rejected["adam_eps"] and trainer.config.adam_eps == 1.5e-4
+
+
 def test_watch_plays_greedy_without_training(state_config):
     trainer = Trainer(state_config)
     control = Control()

@@ -72,8 +72,9 @@ def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
     # The fused kernels do the same arithmetic as the per-tensor Python loop, in one pass (measured: the loop was
     # ~14 % of a state-vector training run).
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, fused=True)
-    return torch.optim.AdamW(params, lr=config.lr, amsgrad=True, fused=True)   # the current PyTorch tutorial
+        return torch.optim.Adam(params, lr=config.lr, eps=config.adam_eps, fused=True)
+    # AdamW with AMSGrad: the current PyTorch tutorial.
+    return torch.optim.AdamW(params, lr=config.lr, eps=config.adam_eps, amsgrad=True, fused=True)
 
 
 class DQNAgent:
@@ -227,6 +228,9 @@ class DQNAgent:
         """Take a new config whose differences are all live fields, and `lr`, the rate its schedule gives now."""
         self.config = config
         self.set_lr(lr)
+        if config.optimizer in ("adam", "adamw"):
+            for group in self.optimizer.param_groups:
+                group["eps"] = config.adam_eps
 
     def set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
