@@ -459,6 +459,7 @@ def _only(test: Callable[[TrainConfig], bool], why: str) -> Callable[[TrainConfi
 _ATARI = _only(lambda c: c.obs == "atari", "only for Atari games (obs = atari)")
 _PIXELS = _only(lambda c: c.obs == "pixels", "only for rendered screens (obs = pixels)")
 _FRAMES = _only(lambda c: c.obs != "state", "a state vector is seen one at a time (obs = state)")
+ADAM_OPTIMIZERS = ("adam", "adamw")     # the optimizers that take `adam_eps`
 _LINEAR_LR = _only(lambda c: c.lr_schedule == "linear", "only with lr_schedule = linear")
 _PRIORITIZED = _only(lambda c: c.prioritized, "only with prioritized replay")
 _EVALUATING = _only(lambda c: c.eval_every > 0, "evaluations are off (eval_every = 0)")
@@ -470,7 +471,7 @@ NOT_APPLYING: dict[str, Callable[[TrainConfig], str]] = {
     "frame_stack": lambda c: _FRAMES(c) or ("" if c.frame_op == "stack" else "only with frame_op = stack"),
     "hidden_sizes": _hidden_sizes_unused,
     "lr_end": _LINEAR_LR, "lr_decay": _LINEAR_LR,
-    "adam_eps": _only(lambda c: c.optimizer in ("adam", "adamw"), "only with optimizer = adam or adamw"),
+    "adam_eps": _only(lambda c: c.optimizer in ADAM_OPTIMIZERS, "only with optimizer = adam or adamw"),
     "huber_delta": _only(lambda c: c.loss == "huber", "only with loss = huber"),
     "grad_clip": _only(lambda c: c.grad_clip_mode != "none", "gradient clipping is off (grad_clip_mode = none)"),
     "per_alpha": _PRIORITIZED, "per_beta_start": _PRIORITIZED, "per_beta_steps": _PRIORITIZED,

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dqn_core.config import TrainConfig
+from dqn_core.config import ADAM_OPTIMIZERS, TrainConfig
 from dqn_core.device import to_device
 from dqn_core.learning.networks import build_q_network
 from dqn_core.learning.replay import Batch
@@ -228,7 +228,7 @@ class DQNAgent:
         """Take a new config whose differences are all live fields, and `lr`, the rate its schedule gives now."""
         self.config = config
         self.set_lr(lr)
-        if config.optimizer in ("adam", "adamw"):
+        if config.optimizer in ADAM_OPTIMIZERS:
             for group in self.optimizer.param_groups:
                 group["eps"] = config.adam_eps
 
