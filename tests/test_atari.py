@@ -141,7 +141,7 @@ def test_the_atari_cpu_preset_is_a_laptop_recipe_that_stops_when_pong_is_solved(
     assert config.target_update // config.train_freq * config.gradient_steps == 1000    # updates between syncs
     assert config.torch_threads == 2 and not config.learner_thread       # both cores, the synchronous loop
     assert config.stop_when_solved and config.solved_threshold is None and config.confirm_episodes >= 10
-    assert config.eval_epsilon == 0.05 and not config.life_loss_terminal and config.clip_rewards
+    assert config.eval_epsilon == 0.0 and not config.life_loss_terminal and config.clip_rewards
     trainer = Trainer(config.replace(learning_starts=200, eval_every=0, torch_threads=1))
     assert trainer.replay.nbytes < 1 << 30 and trainer.num_envs == 8       # 100k frames in under 1 GiB, 8 games
     for event in trainer.run(Control(), max_steps=400):
